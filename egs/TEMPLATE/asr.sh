@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Shared stage template for usm-espnet ASR recipes (called by egs/<corpus>/asr1/run.sh).
+#
+# Every stage is idempotent: it writes into a temporary place, renames when
+# complete and leaves a marker (<dir>/.done.stage<N>), so a rerun skips finished
+# stages unless --force true. Stage bodies live in Python (python -m usm_espnet.bin.*).
+set -euo pipefail
+
+log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ----------------------------------------------------------------- options
+# General
+stage=1                 # first stage to run
+stop_stage=100          # last stage to run
+force=false             # rerun stages even when their .done marker exists
+preset=                 # conf/presets/<name>.sh of the recipe: a bundle of the options below
+nj=2                    # parallel jobs for data preparation and synthesis
+ngpu=0                  # GPUs for training/decoding (0: CPU); >1 uses ESPnet's DDP
+python=${USM_PYTHON:-python3}   # interpreter of the usm-espnet venv
+# Data
+corpus=                 # corpus name (fleurs, covost2, ...), used in titles and paper values
+langs=                  # comma-separated language codes ("" = the recipe's default)
+local_data_opts=        # extra options passed to local/data.sh
+train_set=train         # training data dir name under data/
+valid_set=dev           # validation data dir name
+test_sets="test"        # space-separated evaluation sets
+min_dur=0.3             # drop utterances shorter than this (s) at the format stage
+max_dur=20              # drop utterances longer than this (s)
+data_dir=data           # Kaldi data dirs written by stage 1
+dump_dir=dump           # formatted (16 kHz, filtered) data dirs
+exp_dir=exp             # experiments
+# Tokens
+token_type=char         # char (graphemes, as USM on FLEURS) or bpe (SentencePiece)
+nbpe=4000               # SentencePiece vocabulary size when token_type=bpe
+lang_token=false        # prefix each transcript with a language-id token (<en_us>)
+# Model / training / decoding
+asr_config=             # ESPnet training yaml
+asr_tag=                # experiment name (default: from asr_config's file name)
+asr_args=               # extra options for usm_espnet.bin.asr_train
+inference_model=valid.loss.ave.pth  # checkpoint decoded by stage 6
+decode_batch_size=8     # utterances per batch for greedy CTC decoding
+inference_args=         # extra options for usm_espnet.bin.asr_inference
+paper=                  # key of the paper's results for RESULTS.md (e.g. fleurs)
+standin=false           # true when data come from the synthetic stand-in (labels RESULTS.md)
+
+help_message=$(cat <<EOM
+Usage: $0 [options]
+Stages:
+  1  data preparation      local/data.sh -> ${data_dir}/{train,dev,test} (Kaldi dirs)
+  2  format / validate     resample to 16 kHz mono, duration filter -> ${dump_dir}/raw
+  3  token list            graphemes or SentencePiece (+ language tokens), shared by all languages
+  4  statistics            ESPnet collect_stats (feature mean/var, shapes)
+  5  training              python -m usm_espnet.bin.asr_train (ESPnet trainer)
+  6  decoding              python -m usm_espnet.bin.asr_inference
+  7  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart
+Options (--name value; defaults in brackets):
+$(grep -E '^[a-z_]+=.*#' "${BASH_SOURCE[0]}" | sed -E 's/^([a-z_]+)=([^#]*[^ #]) *# *(.*)$/  --\1 [\2]\t\3/; s/^([a-z_]+)= *# *(.*)$/  --\1 []\t\2/')
+EOM
+)
+
+# Kaldi-style parsing: --foo_bar x sets foo_bar; an unknown option is an error.
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --help|-h) echo "${help_message}"; exit 0 ;;
+        --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
+        --*) [ $# -ge 2 ] || die "option $1 needs a value"; name=$1; value=$2; shift 2 ;;
+        *) die "unexpected argument '$1' (options look like --name value; see --help)" ;;
+    esac
+    name=${name#--}
+    if ! grep -qE "^${name}=" "${BASH_SOURCE[0]}"; then
+        die "unknown option --${name} (see --help)"
+    fi
+    printf -v "${name}" '%s' "${value}"
+    if [ "${name}" = preset ]; then
+        [ -f "conf/presets/${preset}.sh" ] || die "no preset conf/presets/${preset}.sh"
+        # shellcheck disable=SC1090
+        . "conf/presets/${preset}.sh"
+    fi
+done
+
+[ -n "${asr_config}" ] || die "--asr_config is required"
+[ -f "${asr_config}" ] || die "asr_config ${asr_config} not found"
+[ -z "${asr_tag}" ] && asr_tag=$(basename "${asr_config}" .yaml)
+asr_exp=${exp_dir}/asr_${asr_tag}
+stats_dir=${exp_dir}/asr_stats_${token_type}
+token_dir=${data_dir}/token_list/${token_type}
+token_list=${token_dir}/tokens.txt
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
+
+# run_stage N DIR: true when stage N is selected and DIR has no marker (or --force)
+run_stage() {
+    local n=$1 dir=$2
+    [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ] || return 1
+    if [ -f "${dir}/.done.stage${n}" ] && [ "${force}" != true ]; then
+        log "Stage ${n}: already done (${dir}/.done.stage${n}); --force true reruns it"
+        return 1
+    fi
+    return 0
+}
+mark_done() { mkdir -p "$2"; date '+%s' > "$2/.done.stage$1"; }
+stage_start=0
+begin() { stage_start=$(date +%s); log "Stage $1: $2"; }
+end_stage() { log "Stage $1 finished in $(( $(date +%s) - stage_start )) s"; mark_done "$1" "$2"; }
+
+tokenized_opts="--token_type ${token_type} --token_list ${token_list}"
+[ "${token_type}" = bpe ] && tokenized_opts+=" --bpemodel ${token_dir}/bpe.model"
+[ "${lang_token}" = true ] && tokenized_opts+=" --non_linguistic_symbols ${token_dir}/lang_tokens.txt"
+
+if run_stage 1 "${data_dir}"; then
+    begin 1 "data preparation (local/data.sh ${local_data_opts})"
+    # shellcheck disable=SC2086
+    local/data.sh --langs "${langs}" --nj "${nj}" --data_dir "${data_dir}" ${local_data_opts}
+    for s in ${train_set} ${valid_set} ${test_sets}; do
+        ${python} -m usm_espnet.bin.validate_data_dir "${data_dir}/${s}"
+    done
+    end_stage 1 "${data_dir}"
+fi
+
+if run_stage 2 "${dump_dir}/raw"; then
+    begin 2 "format: 16 kHz mono, ${min_dur}-${max_dur} s"
+    for s in ${train_set} ${valid_set} ${test_sets}; do
+        ${python} -m usm_espnet.bin.format_data --in_dir "${data_dir}/${s}" \
+            --out_dir "${dump_dir}/raw/${s}" --min_dur "${min_dur}" --max_dur "${max_dur}" \
+            --lang_token "${lang_token}" --nj "${nj}"
+    done
+    end_stage 2 "${dump_dir}/raw"
+fi
+
+if run_stage 3 "${token_dir}"; then
+    begin 3 "token list (${token_type}, language tokens: ${lang_token})"
+    ${python} -m usm_espnet.bin.make_token_list --text "${dump_dir}/raw/${train_set}/text" \
+        --utt2lang "${dump_dir}/raw/${train_set}/utt2lang" --out_dir "${token_dir}" \
+        --token_type "${token_type}" --nbpe "${nbpe}" --lang_token "${lang_token}"
+    end_stage 3 "${token_dir}"
+fi
+
+train_data_opts="--train_data_path_and_name_and_type ${dump_dir}/raw/${train_set}/wav.scp,speech,sound \
+    --train_data_path_and_name_and_type ${dump_dir}/raw/${train_set}/text,text,text \
+    --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/wav.scp,speech,sound \
+    --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/text,text,text"
+
+if run_stage 4 "${stats_dir}"; then
+    begin 4 "statistics -> ${stats_dir}"
+    rm -rf "${stats_dir}.tmp"
+    # shellcheck disable=SC2086
+    ${python} -m usm_espnet.bin.asr_train --collect_stats true --config "${asr_config}" \
+        ${tokenized_opts} ${train_data_opts} --ngpu 0 --num_workers 0 \
+        --train_shape_file "${dump_dir}/raw/${train_set}/utt2num_samples" \
+        --valid_shape_file "${dump_dir}/raw/${valid_set}/utt2num_samples" \
+        --output_dir "${stats_dir}.tmp" > "${stats_dir}.log" 2>&1 \
+        || { tail -20 "${stats_dir}.log" >&2; die "collect_stats failed; see ${stats_dir}.log"; }
+    rm -rf "${stats_dir}" && mv "${stats_dir}.tmp" "${stats_dir}"
+    mv "${stats_dir}.log" "${stats_dir}/collect_stats.log"
+    end_stage 4 "${stats_dir}"
+fi
+
+if run_stage 5 "${asr_exp}"; then
+    begin 5 "training -> ${asr_exp}"
+    mkdir -p "${asr_exp}"
+    ddp_opts=""
+    [ "${ngpu}" -gt 1 ] && ddp_opts="--multiprocessing_distributed true"
+    train_cmd="${python} -m usm_espnet.bin.asr_train --config ${asr_config} ${tokenized_opts} \
+        ${train_data_opts} --normalize global_mvn \
+        --normalize_conf stats_file=${stats_dir}/train/feats_stats.npz \
+        --train_shape_file ${stats_dir}/train/speech_shape \
+        --valid_shape_file ${stats_dir}/valid/speech_shape \
+        --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${asr_exp} ${asr_args}"
+    # A script that resumes (or reruns) this exact training from the recipe directory.
+    { echo "#!/usr/bin/env bash"; echo "# Resume training of ${asr_exp} (written by stage 5)"
+      echo "cd $(pwd) && export PYTHONPATH=${PYTHONPATH:-}"; echo "${train_cmd} \"\$@\""; } \
+        > "${asr_exp}/resume.sh"
+    chmod +x "${asr_exp}/resume.sh"
+    cp "${asr_config}" "${asr_exp}/train_config.input.yaml"
+    log "log: ${asr_exp}/train.log (resume: ${asr_exp}/resume.sh)"
+    # shellcheck disable=SC2086
+    ${train_cmd} > "${asr_exp}/train.log" 2>&1 \
+        || { grep -v Warning "${asr_exp}/train.log" | tail -20 >&2; die "training failed; see ${asr_exp}/train.log"; }
+    grep -E "[0-9]+epoch results:" "${asr_exp}/train.log" | tail -3 >&2 || true
+    end_stage 5 "${asr_exp}"
+fi
+
+if run_stage 6 "${asr_exp}"; then
+    begin 6 "decoding ${test_sets} with ${inference_model}"
+    for s in ${test_sets}; do
+        out=${asr_exp}/decode_${s}
+        rm -rf "${out}.tmp"
+        # shellcheck disable=SC2086
+        ${python} -m usm_espnet.bin.asr_inference --ctc_greedy true \
+            --asr_train_config "${asr_exp}/config.yaml" \
+            --asr_model_file "${asr_exp}/${inference_model}" \
+            --data_path_and_name_and_type "${dump_dir}/raw/${s}/wav.scp,speech,sound" \
+            --batch_size "${decode_batch_size}" --ngpu "${ngpu}" \
+            --output_dir "${out}.tmp" ${inference_args} > "${out}.log" 2>&1 \
+            || { tail -20 "${out}.log" >&2; die "decoding failed; see ${out}.log"; }
+        rm -rf "${out}" && mv "${out}.tmp" "${out}" && mv "${out}.log" "${out}/decode.log"
+    done
+    end_stage 6 "${asr_exp}"
+fi
+
+if run_stage 7 "${asr_exp}"; then
+    begin 7 "scoring"
+    for s in ${test_sets}; do
+        out=${asr_exp}/decode_${s}
+        paper_opt=""
+        [ -n "${paper}" ] && paper_opt="--paper ${paper}"
+        # shellcheck disable=SC2086
+        ${python} -m usm_espnet.bin.score_asr --ref "${data_dir}/${s}/text" \
+            --hyp "${out}/1best_recog/text" --utt2lang "${data_dir}/${s}/utt2lang" \
+            --strip_tags true --out_dir "${out}/score" ${paper_opt} --standin "${standin}" \
+            --title "${corpus} ${s}: ${asr_tag}" \
+            --recipe_results RESULTS.md --section_id "asr_${asr_tag}_${s}"
+    done
+    end_stage 7 "${asr_exp}"
+fi
+log "Successfully finished stages ${stage}-${stop_stage}. Results: ${asr_exp}"

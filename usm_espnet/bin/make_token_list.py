@@ -1,0 +1,111 @@
+"""Stage 3 of the ASR template: one token list shared by every language.
+
+    python -m usm_espnet.bin.make_token_list --text dump/raw/train/text \
+        --utt2lang dump/raw/train/utt2lang --out_dir data/token_list/char \
+        --token_type char [--lang_token true] [--nbpe 4000]
+
+``char``: graphemes, as USM uses on FLEURS (ESPnet's char tokenizer, spaces as
+``<space>``). ``bpe``: a SentencePiece unigram model trained on the training
+text (character coverage 1.0, so no script is lost). With language tokens,
+``lang_tokens.txt`` lists ``<xx_yy>`` for ESPnet's ``--non_linguistic_symbols``
+and each becomes one token. The list starts ``<blank>`` ``<unk>`` and ends with
+``<sos/eos>``, as ESPnet expects.
+"""
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from typing import List
+
+logger = logging.getLogger("make_token_list")
+
+
+def _str2bool(v: str) -> bool:
+    if v.lower() in ("true", "1", "yes"):
+        return True
+    if v.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {v!r}")
+
+
+def make_token_list(text: str, out_dir: str, token_type: str = "char", nbpe: int = 4000,
+                    lang_token: bool = False, utt2lang: str = None) -> List[str]:
+    """Write ``out_dir/tokens.txt`` (and ``bpe.model``, ``lang_tokens.txt``); atomic.
+
+    Args:
+        text: Kaldi ``text`` of the training set (may carry ``<lang>`` prefixes).
+        out_dir: Destination directory, replaced when complete.
+        token_type: ``char`` or ``bpe``.
+        nbpe: SentencePiece vocabulary size (capped by what the text supports).
+        lang_token: Add one token per language of ``utt2lang``.
+        utt2lang: Kaldi utt2lang of the training set (needed with lang_token).
+
+    Returns:
+        The token list.
+    """
+    from espnet2.bin.tokenize_text import tokenize
+
+    if token_type not in ("char", "bpe"):
+        raise ValueError(f"token_type must be one of ('char', 'bpe'), got {token_type!r}")
+    tmp = f"{out_dir}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    nls = None
+    langs: List[str] = []
+    if lang_token:
+        if not utt2lang:
+            raise ValueError("lang_token needs utt2lang")
+        with open(utt2lang, encoding="utf-8") as f:
+            langs = sorted({line.split()[1] for line in f if line.strip()})
+        nls = os.path.join(tmp, "lang_tokens.txt")
+        with open(nls, "w", encoding="utf-8") as f:
+            f.writelines(f"<{lang}>\n" for lang in langs)
+    bpemodel = None
+    if token_type == "bpe":
+        import sentencepiece as spm
+
+        plain = os.path.join(tmp, "train_text.txt")
+        with open(text, encoding="utf-8") as fi, open(plain, "w", encoding="utf-8") as fo:
+            for line in fi:
+                parts = line.rstrip("\n").split(maxsplit=1)
+                fo.write((parts[1] if len(parts) > 1 else "") + "\n")
+        kwargs = dict(input=plain, model_prefix=os.path.join(tmp, "bpe"), model_type="unigram",
+                      vocab_size=nbpe, character_coverage=1.0, input_sentence_size=10_000_000,
+                      user_defined_symbols=[f"<{lang}>" for lang in langs] or None,
+                      hard_vocab_limit=False, minloglevel=2)
+        spm.SentencePieceTrainer.train(**{k: v for k, v in kwargs.items() if v is not None})
+        bpemodel = os.path.join(tmp, "bpe.model")
+    tokens_txt = os.path.join(tmp, "tokens.txt")
+    tokenize(input=text, output=tokens_txt, field="2-", delimiter=None, token_type=token_type,
+             space_symbol="<space>", non_linguistic_symbols=nls, bpemodel=bpemodel,
+             log_level="WARNING", write_vocabulary=True, vocabulary_size=0,
+             remove_non_linguistic_symbols=False, cutoff=0,
+             add_symbol=["<blank>:0", "<unk>:1", "<sos/eos>:-1"], cleaner=None, g2p=None,
+             add_nonsplit_symbol=[])
+    with open(tokens_txt, encoding="utf-8") as f:
+        tokens = [t.rstrip("\n") for t in f]
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    logger.info("%s: %d tokens (%s%s)", out_dir, len(tokens), token_type,
+                f", {len(langs)} language tokens" if langs else "")
+    return tokens
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--text", required=True)
+    p.add_argument("--utt2lang", default=None)
+    p.add_argument("--out_dir", required=True)
+    p.add_argument("--token_type", default="char", choices=["char", "bpe"])
+    p.add_argument("--nbpe", type=int, default=4000)
+    p.add_argument("--lang_token", type=_str2bool, default=False)
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    make_token_list(a.text, a.out_dir, a.token_type, a.nbpe, a.lang_token, a.utt2lang)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

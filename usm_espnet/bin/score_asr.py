@@ -1,0 +1,166 @@
+"""Score ASR hypotheses per language and write the results report.
+
+Example::
+
+    python -m usm_espnet.bin.score_asr --ref data/test/text \\
+        --hyp exp/x/decode/text --utt2lang data/test/utt2lang \\
+        --out_dir exp/x/decode/score --paper fleurs --standin true \\
+        --recipe_results RESULTS.md --section_id x
+
+Writes ``scores.json``, ``per_utt.tsv``, ``alignments.txt``, ``RESULTS.md``
+and ``per_language.png`` into ``--out_dir``, optionally inserts/replaces the
+section in the recipe-level RESULTS.md, and prints a plain-text table.
+"""
+
+import argparse
+import logging
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from usm_espnet.report.results import (PAPER_RESULTS, plot_per_language, print_table,
+                                       results_markdown, update_recipe_results)
+from usm_espnet.scoring.asr import (atomic_write_text, read_trn, read_utt2lang,
+                                    score_asr, write_scores)
+
+
+def str2bool(value: str) -> bool:
+    """Parse a boolean command-line value.
+
+    Args:
+        value: ``true/false``, ``yes/no``, ``1/0`` (case-insensitive).
+
+    Returns:
+        The boolean.
+
+    Raises:
+        argparse.ArgumentTypeError: Anything else.
+    """
+    v = value.strip().lower()
+    if v in ("true", "yes", "1", "y"):
+        return True
+    if v in ("false", "no", "0", "n"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser.
+
+    Returns:
+        The parser.
+    """
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--ref", required=True, help="reference text (Kaldi 'utt text' or trn)")
+    p.add_argument("--hyp", required=True, help="hypothesis text (Kaldi 'utt text' or trn)")
+    p.add_argument("--utt2lang", default=None,
+                   help="utt2lang file; without it every utterance gets --lang")
+    p.add_argument("--lang", default=None,
+                   help="language of all utterances when --utt2lang is not given")
+    p.add_argument("--out_dir", required=True, help="directory for the score files")
+    p.add_argument("--paper", default=None, choices=sorted(PAPER_RESULTS),
+                   help="quote this paper result under the table")
+    p.add_argument("--standin", type=str2bool, default=False,
+                   help="label the numbers as measured on the synthetic stand-in corpus")
+    p.add_argument("--title", default="ASR results", help="section title")
+    p.add_argument("--missing", default="error", choices=["error", "empty"],
+                   help="hypotheses missing for some references: fail or score as empty")
+    p.add_argument("--recipe_results", default=None,
+                   help="recipe-level RESULTS.md to insert/replace a section in")
+    p.add_argument("--section_id", default=None,
+                   help="section id in --recipe_results (default: the out_dir path)")
+    p.add_argument("--info", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra line under the table (model, training time, ...); repeatable")
+    p.add_argument("--strip_tags", type=str2bool, default=False,
+                   help="remove tag tokens such as language ids (<en_us>) from both texts")
+    p.add_argument("--num_examples", type=int, default=3,
+                   help="alignment examples per language in alignments.txt")
+    return p
+
+
+def _parse_info(items: List[str]) -> Dict[str, str]:
+    """Parse ``KEY=VALUE`` strings.
+
+    Args:
+        items: The ``--info`` values.
+
+    Returns:
+        An ordered dict of keys to values.
+
+    Raises:
+        SystemExit: An item without ``=``.
+    """
+    out: Dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise SystemExit(f"--info expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+_TAG = re.compile(r"<[A-Za-z0-9_\-]+>")
+
+
+def strip_tags(text: str) -> str:
+    """Drop tag tokens (``<en_us>``, ``<unk>``) and the spaces they leave."""
+    return " ".join(_TAG.sub(" ", text).split())
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the scorer.
+
+    Args:
+        argv: Command-line arguments (``sys.argv[1:]`` when None).
+
+    Returns:
+        Exit status 0 on success (errors raise).
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    args = get_parser().parse_args(argv)
+    if args.utt2lang is None and args.lang is None:
+        raise SystemExit("give --utt2lang or --lang")
+
+    refs = read_trn(args.ref)
+    hyps = read_trn(args.hyp)
+    if args.strip_tags:
+        refs = {u: strip_tags(t) for u, t in refs.items()}
+        hyps = {u: strip_tags(t) for u, t in hyps.items()}
+    if args.utt2lang is not None:
+        utt2lang = read_utt2lang(args.utt2lang)
+    else:
+        utt2lang = {utt: args.lang for utt in refs}
+    scores = score_asr(refs, hyps, utt2lang, missing=args.missing)
+
+    out_dir = Path(args.out_dir)
+    write_scores(out_dir, scores, refs, hyps, num_examples=args.num_examples)
+    png = out_dir / "per_language.png"
+    plot_per_language(scores, png, args.title)
+
+    extra = _parse_info(args.info)
+    command = "python -m usm_espnet.bin.score_asr " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    extra.setdefault("command", command)
+    atomic_write_text(out_dir / "RESULTS.md",
+                      results_markdown(scores, args.title, args.paper, args.standin,
+                                       extra, image=png.name))
+    if args.recipe_results:
+        recipe = Path(args.recipe_results)
+        section_id = args.section_id or re.sub(r"[^A-Za-z0-9_.:/+-]", "_",
+                                                     str(out_dir).strip("/"))
+        image = os.path.relpath(png.resolve(), recipe.resolve().parent)
+        update_recipe_results(recipe, section_id,
+                              results_markdown(scores, args.title, args.paper,
+                                               args.standin, extra, image=image))
+    sys.stdout.write(print_table(scores))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

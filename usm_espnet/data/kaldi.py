@@ -1,0 +1,1044 @@
+"""Kaldi-style data directories: reading, validation, atomic writing, audio loading.
+
+A data directory holds plain-text maps, one ``key value`` entry per line, sorted by
+key in C (byte) order:
+
+``wav.scp`` (required)
+    recording id -> audio: a file path, a Kaldi ark reference (``foo.ark:123`` or
+    ``ark:foo.ark:123``, read with kaldiio) or a shell command ending in ``|`` whose
+    stdout is a WAV stream.
+``segments``
+    ``utt rec start end`` (seconds); ``end == -1`` means "to the end of the
+    recording" (Kaldi convention). Without ``segments`` every recording is one
+    utterance with the recording id as utterance id.
+``text``, ``utt2spk``, ``utt2lang``, ``utt2dur``
+    utterance id -> transcript / speaker / language / duration (seconds).
+``spk2utt``
+    derived from ``utt2spk``; checked for consistency, never read into ``DataDir``.
+
+Every error about a file is a :class:`DataDirError` whose message starts with the
+file path and, where one applies, the 1-based line number, e.g.
+``data/train/text:17: empty transcript for utterance 'x'``. Problems with audio are
+:class:`AudioError`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    Union,
+)
+
+import numpy as np
+
+__all__ = [
+    "AudioError",
+    "AudioIterator",
+    "DataDir",
+    "DataDirError",
+    "KaldiMap",
+    "iter_audio",
+    "load_audio",
+    "read_audio_info",
+    "read_datadir",
+    "read_kaldi_map",
+    "validate_datadir",
+    "write_datadir",
+]
+
+logger = logging.getLogger(__name__)
+
+PathLike = Union[str, "os.PathLike[str]"]
+Segment = Tuple[str, float, float]
+
+#: Sample rate that ``validate_datadir(check_audio=True)`` requires.
+EXPECTED_SAMPLE_RATE = 16000
+#: How far (seconds) a segment may run past the end of its recording before
+#: ``check_audio`` complains (the default ``--max-overshoot`` of Kaldi's
+#: ``extract-segments``).
+MAX_SEGMENT_OVERSHOOT = 0.5
+
+# Files in the order they are checked.
+_UTT_FILES = ("text", "utt2spk", "utt2lang", "utt2dur")
+_KNOWN_FILES = ("wav.scp", "segments") + _UTT_FILES + ("spk2utt",)
+
+_LINE_RE = re.compile(r"([^ \t]+)(?:[ \t]+(.*))?\Z", re.DOTALL)
+_ARK_RE = re.compile(r"(?:ark:)?(.+):(\d+)(\[[^\]]*\])?\Z")
+
+
+class DataDirError(ValueError):
+    """A data directory file is missing, malformed or inconsistent.
+
+    The message names the file and, where one applies, the 1-based line number.
+    """
+
+
+class AudioError(ValueError):
+    """Audio is missing, corrupt or unreadable; the message names the audio."""
+
+
+# --------------------------------------------------------------------------- maps
+
+
+class KaldiMap(Dict[str, Any]):
+    """A ``dict`` read from a Kaldi map file that remembers where each key was.
+
+    Behaves exactly like a ``dict`` (equality included); the extra attributes only
+    serve error messages.
+
+    Args:
+        *args: Passed to ``dict``.
+        path: The file the map was read from, if any.
+        lines: Key -> 1-based line number in ``path``.
+        **kwargs: Passed to ``dict``.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        path: Optional[str] = None,
+        lines: Optional[Dict[str, int]] = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.path = path
+        self.lines: Dict[str, int] = dict(lines) if lines else {}
+
+    def where(self, key: str) -> str:
+        """Return ``"path:line"`` for ``key`` (or just ``"path"``, or ``""``).
+
+        Args:
+            key: A key of the map.
+        """
+        if self.path is None:
+            return ""
+        line = self.lines.get(key)
+        return f"{self.path}:{line}" if line is not None else self.path
+
+
+def _where(m: Dict[str, Any], key: str) -> str:
+    return m.where(key) if isinstance(m, KaldiMap) else ""
+
+
+def _submap(m: Dict[str, Any], keys: Iterable[str]) -> Dict[str, Any]:
+    """Restrict ``m`` to ``keys`` (those present), keeping line information."""
+    items = {k: m[k] for k in keys if k in m}
+    if isinstance(m, KaldiMap):
+        return KaldiMap(items, path=m.path, lines={k: m.lines[k] for k in items if k in m.lines})
+    return items
+
+
+def read_kaldi_map(path: PathLike, *, allow_empty_value: bool = False) -> KaldiMap:
+    """Read a ``key value...`` file into an ordered map (file order is kept).
+
+    The key is everything up to the first space or tab; the value is the rest of
+    the line with surrounding spaces, tabs and carriage returns removed. Sorting is
+    not checked here (see :func:`validate_datadir`).
+
+    Args:
+        path: File to read (UTF-8).
+        allow_empty_value: Accept lines that hold only a key (value ``""``);
+            otherwise such a line is malformed.
+
+    Returns:
+        A :class:`KaldiMap` with ``path`` and per-key line numbers recorded.
+
+    Raises:
+        DataDirError: The file cannot be read, is not UTF-8, or has a blank or
+            malformed line or a duplicate key (message ``"path:line: ..."``).
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise DataDirError(f"{name}: file not found") from None
+    except OSError as e:
+        raise DataDirError(f"{name}: cannot read: {e.strerror or e}") from None
+    chunks = raw.split(b"\n")
+    if chunks and chunks[-1] == b"":
+        chunks.pop()
+    out = KaldiMap(path=name)
+    for lineno, chunk in enumerate(chunks, start=1):
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataDirError(f"{name}:{lineno}: line is not valid UTF-8") from None
+        line = line.rstrip("\r")
+        if not line.strip(" \t"):
+            raise DataDirError(f"{name}:{lineno}: blank line")
+        m = _LINE_RE.match(line)
+        if m is None:
+            raise DataDirError(f"{name}:{lineno}: malformed line (starts with whitespace)")
+        key, value = m.group(1), (m.group(2) or "").strip(" \t\r")
+        if not value and not allow_empty_value:
+            raise DataDirError(f"{name}:{lineno}: malformed line: key {key!r} has no value")
+        if key in out:
+            raise DataDirError(
+                f"{name}:{lineno}: duplicate key {key!r} (first on line {out.lines[key]})"
+            )
+        out[key] = value
+        out.lines[key] = lineno
+    return out
+
+
+# ---------------------------------------------------------------------- DataDir
+
+
+@dataclass
+class DataDir:
+    """In-memory Kaldi data directory.
+
+    Args:
+        wav_scp: Recording id -> path, ark reference or piped command.
+        text: Utterance id -> transcript.
+        utt2spk: Utterance id -> speaker id (empty: each utterance is its own
+            speaker when written).
+        utt2lang: Utterance id -> language code.
+        segments: Utterance id -> (recording id, start s, end s); empty when
+            recordings are utterances.
+        utt2dur: Utterance id -> duration in seconds.
+    """
+
+    wav_scp: Dict[str, str]
+    text: Dict[str, str] = field(default_factory=dict)
+    utt2spk: Dict[str, str] = field(default_factory=dict)
+    utt2lang: Dict[str, str] = field(default_factory=dict)
+    segments: Dict[str, Segment] = field(default_factory=dict)
+    utt2dur: Dict[str, float] = field(default_factory=dict)
+
+    def utt_ids(self) -> List[str]:
+        """Sorted (C order) utterance ids: ``segments`` keys if any, else ``wav_scp`` keys."""
+        return sorted(self.segments if self.segments else self.wav_scp)
+
+    def spk2utt(self) -> Dict[str, List[str]]:
+        """Speaker -> sorted utterance ids, derived from ``utt2spk``.
+
+        Without ``utt2spk`` every utterance is its own speaker.
+        """
+        utt2spk = self.utt2spk or {u: u for u in self.utt_ids()}
+        out: Dict[str, List[str]] = {}
+        for utt in sorted(utt2spk):
+            out.setdefault(utt2spk[utt], []).append(utt)
+        return dict(sorted(out.items()))
+
+    def subset(self, utt_ids: Iterable[str]) -> "DataDir":
+        """Return a new ``DataDir`` restricted to ``utt_ids``.
+
+        With ``segments``, ``wav_scp`` keeps only the recordings still referenced.
+
+        Args:
+            utt_ids: Utterance ids to keep; each must be an utterance of this data.
+
+        Raises:
+            KeyError: Some ids are not utterances of this data.
+        """
+        keep = set(utt_ids)
+        known = self.segments if self.segments else self.wav_scp
+        unknown = sorted(keep.difference(known))
+        if unknown:
+            shown = ", ".join(repr(u) for u in unknown[:5])
+            more = f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""
+            raise KeyError(f"unknown utterance ids: {shown}{more}")
+        utts = [u for u in known if u in keep]
+        if self.segments:
+            segments = _submap(self.segments, utts)
+            recs = {seg[0] for seg in segments.values()}
+            wav_scp = _submap(self.wav_scp, [r for r in self.wav_scp if r in recs])
+        else:
+            segments = _submap(self.segments, [])
+            wav_scp = _submap(self.wav_scp, utts)
+        return DataDir(
+            wav_scp=wav_scp,
+            text=_submap(self.text, utts),
+            utt2spk=_submap(self.utt2spk, utts),
+            utt2lang=_submap(self.utt2lang, utts),
+            segments=segments,
+            utt2dur=_submap(self.utt2dur, utts),
+        )
+
+
+def _parse_float(text: str, where: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataDirError(f"{where}: {what} is not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise DataDirError(f"{where}: {what} is not finite: {text!r}")
+    return value
+
+
+def _parse_segments(raw: KaldiMap) -> KaldiMap:
+    out = KaldiMap(path=raw.path, lines=raw.lines)
+    for utt, value in raw.items():
+        where = raw.where(utt)
+        fields = value.split()
+        if len(fields) != 3:
+            raise DataDirError(
+                f"{where}: malformed segment for utterance {utt!r}: expected "
+                f"'<recording> <start> <end>', got {value!r}"
+            )
+        start = _parse_float(fields[1], where, f"start time of utterance {utt!r}")
+        end = _parse_float(fields[2], where, f"end time of utterance {utt!r}")
+        out[utt] = (fields[0], start, end)
+    return out
+
+
+def _parse_utt2dur(raw: KaldiMap) -> KaldiMap:
+    out = KaldiMap(path=raw.path, lines=raw.lines)
+    for utt, value in raw.items():
+        out[utt] = _parse_float(value, raw.where(utt), f"duration of utterance {utt!r}")
+    return out
+
+
+def _read_files(path: PathLike) -> Tuple[str, Dict[str, KaldiMap]]:
+    """Read every known file present in ``path`` (raw string values)."""
+    root = os.fspath(path)
+    if not os.path.isdir(root):
+        raise DataDirError(f"{root}: not a directory")
+    raw: Dict[str, KaldiMap] = {}
+    for name in _KNOWN_FILES:
+        file = os.path.join(root, name)
+        if os.path.exists(file):
+            raw[name] = read_kaldi_map(file, allow_empty_value=(name == "text"))
+    if "wav.scp" not in raw:
+        raise DataDirError(f"{os.path.join(root, 'wav.scp')}: file not found")
+    return root, raw
+
+
+def _build(raw: Dict[str, KaldiMap]) -> DataDir:
+    empty = lambda: KaldiMap()  # noqa: E731
+    return DataDir(
+        wav_scp=raw["wav.scp"],
+        text=raw.get("text", empty()),
+        utt2spk=raw.get("utt2spk", empty()),
+        utt2lang=raw.get("utt2lang", empty()),
+        segments=_parse_segments(raw["segments"]) if "segments" in raw else empty(),
+        utt2dur=_parse_utt2dur(raw["utt2dur"]) if "utt2dur" in raw else empty(),
+    )
+
+
+# ------------------------------------------------------------------- validation
+
+
+def _check_sorted(m: KaldiMap) -> None:
+    prev: Optional[str] = None
+    for key in m:
+        # Python compares str by code point, which is UTF-8 byte (LC_ALL=C) order.
+        if prev is not None and key < prev:
+            raise DataDirError(
+                f"{m.where(key)}: file is not sorted (LC_ALL=C sort): key {key!r} "
+                f"comes after {prev!r}"
+            )
+        prev = key
+
+
+def _check_single_token(m: KaldiMap, what: str) -> None:
+    for key, value in m.items():
+        if len(value.split()) != 1:
+            raise DataDirError(
+                f"{m.where(key)}: {what} of utterance {key!r} must be one token, got {value!r}"
+            )
+
+
+def _check_same_ids(
+    utts: KaldiMap, src_name: str, other: KaldiMap, other_name: str
+) -> None:
+    """Both directions: ids in ``other`` must be utterances, and vice versa."""
+    for key in other:
+        if key not in utts:
+            raise DataDirError(
+                f"{other.where(key)}: utterance {key!r} not found in {src_name}"
+            )
+    for key in utts:
+        if key not in other:
+            raise DataDirError(
+                f"{utts.where(key)}: utterance {key!r} has no entry in {other_name}"
+            )
+
+
+def _check_spk2utt(spk2utt: KaldiMap, utt2spk: KaldiMap) -> None:
+    if not utt2spk:
+        raise DataDirError(f"{spk2utt.path}: spk2utt present but utt2spk is missing")
+    seen: Dict[str, str] = {}
+    for spk, value in spk2utt.items():
+        where = spk2utt.where(spk)
+        for utt in value.split():
+            if utt in seen:
+                raise DataDirError(
+                    f"{where}: utterance {utt!r} listed more than once (also under "
+                    f"speaker {seen[utt]!r})"
+                )
+            seen[utt] = spk
+            actual = utt2spk.get(utt)
+            if actual is None:
+                raise DataDirError(f"{where}: utterance {utt!r} is not in utt2spk")
+            if actual != spk:
+                raise DataDirError(
+                    f"{where}: utterance {utt!r} listed under speaker {spk!r} but "
+                    f"utt2spk maps it to {actual!r}"
+                )
+    for utt, spk in utt2spk.items():
+        if utt not in seen:
+            raise DataDirError(
+                f"{utt2spk.where(utt)}: utterance {utt!r} (speaker {spk!r}) is not "
+                f"listed in spk2utt"
+            )
+
+
+def _validate(
+    root: str,
+    raw: Dict[str, KaldiMap],
+    data: DataDir,
+    require_text: bool,
+    check_audio: bool,
+) -> None:
+    wav_scp = raw["wav.scp"]
+    if not wav_scp:
+        raise DataDirError(f"{wav_scp.path}: file is empty")
+    if require_text and "text" not in raw:
+        raise DataDirError(f"{os.path.join(root, 'text')}: file not found (required)")
+    for name in _KNOWN_FILES:
+        if name in raw:
+            _check_sorted(raw[name])
+
+    # Per-file content.
+    segments = data.segments
+    assert isinstance(segments, KaldiMap)
+    for utt, (rec, start, end) in segments.items():
+        where = segments.where(utt)
+        if rec not in wav_scp:
+            raise DataDirError(f"{where}: unknown recording {rec!r} (not in wav.scp)")
+        if start < 0:
+            raise DataDirError(f"{where}: negative start time {start} for utterance {utt!r}")
+        if end != -1 and end <= start:
+            raise DataDirError(
+                f"{where}: end time {end} <= start time {start} for utterance {utt!r}"
+            )
+    if "text" in raw:
+        text = raw["text"]
+        for utt, value in text.items():
+            if not value.strip():
+                raise DataDirError(f"{text.where(utt)}: empty transcript for utterance {utt!r}")
+    for name, what in (("utt2spk", "speaker id"), ("utt2lang", "language")):
+        if name in raw:
+            _check_single_token(raw[name], what)
+    utt2dur = data.utt2dur
+    assert isinstance(utt2dur, KaldiMap)
+    for utt, dur in utt2dur.items():
+        if dur < 0:
+            raise DataDirError(
+                f"{utt2dur.where(utt)}: negative duration {dur} for utterance {utt!r}"
+            )
+
+    # Cross-file consistency of utterance ids.
+    utts: KaldiMap = segments if "segments" in raw else wav_scp
+    src_name = "segments" if "segments" in raw else "wav.scp"
+    for name in _UTT_FILES:
+        if name in raw:
+            _check_same_ids(utts, src_name, raw[name], name)
+    if "spk2utt" in raw:
+        _check_spk2utt(raw["spk2utt"], raw.get("utt2spk", KaldiMap()))
+
+    if check_audio:
+        _check_audio(wav_scp, segments)
+
+
+def _check_audio(wav_scp: KaldiMap, segments: KaldiMap) -> None:
+    durations: Dict[str, float] = {}
+    for rec, spec in wav_scp.items():
+        where = wav_scp.where(rec)
+        try:
+            sr, n = read_audio_info(spec)
+        except AudioError as e:
+            raise DataDirError(f"{where}: recording {rec!r}: {e}") from None
+        if sr != EXPECTED_SAMPLE_RATE:
+            raise DataDirError(
+                f"{where}: recording {rec!r} ({spec}): expected {EXPECTED_SAMPLE_RATE} Hz, "
+                f"got {sr} Hz"
+            )
+        durations[rec] = n / sr
+    for utt, (rec, start, end) in segments.items():
+        dur = durations[rec]
+        if start >= dur or (end != -1 and end > dur + MAX_SEGMENT_OVERSHOOT):
+            raise DataDirError(
+                f"{segments.where(utt)}: segment {start}-{end} s of utterance {utt!r} "
+                f"lies outside recording {rec!r} ({dur:.3f} s)"
+            )
+
+
+def validate_datadir(
+    path: PathLike, require_text: bool = True, check_audio: bool = False
+) -> None:
+    """Check a data directory; raise on the first problem found.
+
+    Checks: malformed lines, duplicate ids, C-order sorting, empty transcripts,
+    consistent utterance ids across ``text``/``utt2spk``/``utt2lang``/``utt2dur``
+    and ``wav.scp`` (or ``segments``), segment times and recordings, numeric
+    durations, ``spk2utt`` against ``utt2spk`` and, optionally, the audio itself.
+
+    Args:
+        path: The data directory.
+        require_text: Fail if ``text`` is absent.
+        check_audio: Also open every recording: it must be readable and 16 kHz, and
+            segments must lie within it.
+
+    Raises:
+        DataDirError: Message ``"<dir>/<file>:<line>: ..."`` (line where one applies).
+    """
+    read_datadir(path, validate=True, require_text=require_text, check_audio=check_audio)
+
+
+def read_datadir(
+    path: PathLike,
+    validate: bool = True,
+    require_text: bool = True,
+    check_audio: bool = False,
+) -> DataDir:
+    """Read a data directory.
+
+    The maps of the returned ``DataDir`` are :class:`KaldiMap` objects that
+    remember their file and line numbers (used in later error messages).
+
+    Args:
+        path: The data directory.
+        validate: Run the :func:`validate_datadir` checks. Even without it,
+            unparsable files (malformed lines, duplicate keys, non-numeric times)
+            raise.
+        require_text: With ``validate``, fail if ``text`` is absent.
+        check_audio: With ``validate``, also check the audio (see
+            :func:`validate_datadir`).
+
+    Raises:
+        DataDirError: See :func:`validate_datadir`.
+    """
+    root, raw = _read_files(path)
+    data = _build(raw)
+    if validate:
+        _validate(root, raw, data, require_text, check_audio)
+    return data
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def _fmt_float(x: float) -> str:
+    s = repr(float(x))
+    if "e" in s:
+        s = f"{x:.10f}".rstrip("0").rstrip(".")
+    return s
+
+
+def _format_lines(
+    file: str, items: Iterable[Tuple[str, str]], allow_empty: bool = False
+) -> List[str]:
+    lines = []
+    for lineno, (key, value) in enumerate(sorted(items), start=1):
+        if not isinstance(key, str) or not key or any(c.isspace() for c in key):
+            raise DataDirError(
+                f"{file}:{lineno}: invalid key {key!r} (empty or contains whitespace)"
+            )
+        value = str(value)
+        if "\n" in value or "\r" in value:
+            raise DataDirError(f"{file}:{lineno}: value for key {key!r} contains a line break")
+        lines.append(f"{key} {value}" if value or not allow_empty else key)
+    return lines
+
+
+def _write_file(path: str, lines: List[str]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("".join(line + "\n" for line in lines))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_files(tmp: str, shown: str, data: DataDir) -> None:
+    """Write ``data`` into ``tmp``; error messages use ``shown`` as directory."""
+    def file(name: str) -> str:
+        return os.path.join(shown, name)
+
+    utt2spk = dict(data.utt2spk) if data.utt2spk else {u: u for u in data.utt_ids()}
+    spk2utt: Dict[str, List[str]] = {}
+    for utt in sorted(utt2spk):
+        spk2utt.setdefault(str(utt2spk[utt]), []).append(utt)
+    outputs: List[Tuple[str, List[str]]] = [
+        ("wav.scp", _format_lines(file("wav.scp"), data.wav_scp.items())),
+        ("utt2spk", _format_lines(file("utt2spk"), utt2spk.items())),
+        ("spk2utt", _format_lines(file("spk2utt"), ((s, " ".join(u)) for s, u in spk2utt.items()))),
+    ]
+    if data.text:
+        outputs.append(("text", _format_lines(file("text"), data.text.items(), allow_empty=True)))
+    if data.utt2lang:
+        outputs.append(("utt2lang", _format_lines(file("utt2lang"), data.utt2lang.items())))
+    if data.segments:
+        seg_items = (
+            (u, f"{rec} {_fmt_float(start)} {_fmt_float(end)}")
+            for u, (rec, start, end) in data.segments.items()
+        )
+        outputs.append(("segments", _format_lines(file("segments"), seg_items)))
+    if data.utt2dur:
+        dur_items = ((u, _fmt_float(d)) for u, d in data.utt2dur.items())
+        outputs.append(("utt2dur", _format_lines(file("utt2dur"), dur_items)))
+    for name, lines in outputs:
+        _write_file(os.path.join(tmp, name), lines)
+
+
+def write_datadir(path: PathLike, data: DataDir, overwrite: bool = True) -> None:
+    """Write ``data`` as a Kaldi data directory, atomically.
+
+    All files are written into a temporary directory beside ``path``, validated,
+    and only then moved into place; on any error the temporary directory is removed
+    and an existing ``path`` is left untouched. Replacing an existing directory
+    swaps it out by rename (the old one, including any other files it held, is
+    removed afterwards). Files are sorted by key in C order; ``spk2utt`` is derived
+    from ``utt2spk``, which defaults to utterance -> itself when empty.
+
+    Args:
+        path: Target directory.
+        data: The data to write.
+        overwrite: Replace an existing ``path``; if False, raise instead.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        DataDirError: ``data`` is invalid (message names ``path``'s files).
+    """
+    target = os.path.abspath(os.fspath(path))
+    shown = os.fspath(path)
+    if os.path.lexists(target) and not overwrite:
+        raise FileExistsError(f"{shown}: already exists (overwrite=False)")
+    parent, name = os.path.split(target)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        _write_files(tmp, shown, data)
+        try:
+            validate_datadir(tmp, require_text=bool(data.text))
+        except DataDirError as e:
+            raise DataDirError(str(e).replace(tmp, shown)) from None
+        _swap_into_place(tmp, target, name, parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(parent)
+
+
+def _swap_into_place(tmp: str, target: str, name: str, parent: str) -> None:
+    if not os.path.lexists(target):
+        os.rename(tmp, target)
+        return
+    if not os.path.isdir(target) or os.path.islink(target):
+        os.replace(tmp, target)  # a file or link is replaced atomically
+        return
+    backup = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+    os.rmdir(backup)
+    os.rename(target, backup)
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        os.rename(backup, target)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------ audio
+
+
+def _spec_kind(spec: str) -> str:
+    s = spec.strip()
+    if s.endswith("|"):
+        return "pipe"
+    if s.startswith("ark:"):
+        return "ark"
+    m = _ARK_RE.match(s)
+    if m and not os.path.exists(s) and (m.group(1).endswith(".ark") or os.path.isfile(m.group(1))):
+        return "ark"
+    return "file"
+
+
+def _to_float(x: np.ndarray) -> np.ndarray:
+    """Integer PCM or float samples -> float32 in [-1, 1], shape (frames, channels)."""
+    x = np.asarray(x)
+    if x.ndim == 1:
+        x = x[:, None]
+    if np.issubdtype(x.dtype, np.integer):
+        info = np.iinfo(x.dtype)
+        if info.min == 0:  # unsigned (8-bit WAV)
+            half = (info.max + 1) / 2
+            return ((x.astype(np.float32) - half) / half).astype(np.float32)
+        return (x.astype(np.float32) / float(-info.min)).astype(np.float32)
+    return x.astype(np.float32, copy=False)
+
+
+def _parse_streamed_wav(buf: bytes) -> Optional[Tuple[np.ndarray, int]]:
+    """Decode a PCM WAV stream whose header sizes are unset (0 / 0xFFFFFFFF).
+
+    Tools writing WAV to a pipe cannot seek back to fill in the sizes; the data
+    chunk then runs to the end of the stream. Returns None if not such a stream.
+    """
+    if len(buf) < 12 or buf[:4] != b"RIFF" or buf[8:12] != b"WAVE":
+        return None
+    pos, fmt = 12, None
+    while pos + 8 <= len(buf):
+        cid, size = buf[pos:pos + 4], struct.unpack("<I", buf[pos + 4:pos + 8])[0]
+        body = pos + 8
+        if cid == b"fmt " and size >= 16:
+            fmt = struct.unpack("<HHIIHH", buf[body:body + 16])
+            if fmt[0] == 0xFFFE and size >= 26:
+                fmt = (struct.unpack("<H", buf[body + 24:body + 26])[0],) + fmt[1:]
+        elif cid == b"data":
+            if fmt is None:
+                return None
+            tag, channels, rate, _, _, bits = fmt
+            dtypes = {(1, 16): "<i2", (1, 32): "<i4", (3, 32): "<f4", (3, 64): "<f8", (1, 8): "u1"}
+            dtype = dtypes.get((tag, bits))
+            if dtype is None or channels < 1:
+                return None
+            payload = buf[body:]
+            if size not in (0, 0xFFFFFFFF) and size <= len(payload):
+                payload = payload[:size]
+            width = np.dtype(dtype).itemsize * channels
+            payload = payload[: len(payload) - len(payload) % width]
+            x = np.frombuffer(payload, dtype=dtype).reshape(-1, channels)
+            return _to_float(x), rate
+        pos = body + size + (size & 1)
+    return None
+
+
+def _decode_bytes(buf: bytes) -> Tuple[np.ndarray, int]:
+    import soundfile as sf
+
+    try:
+        x, sr = sf.read(io.BytesIO(buf), dtype="float32", always_2d=True)
+    except Exception as e:  # noqa: BLE001 - libsndfile raises several types
+        parsed = _parse_streamed_wav(buf)
+        if parsed is None:
+            raise AudioError(f"cannot decode audio: {e}") from None
+        return parsed
+    if x.shape[0] == 0:
+        parsed = _parse_streamed_wav(buf)
+        if parsed is not None:
+            return parsed
+    return x, int(sr)
+
+
+def _run_pipe(spec: str) -> bytes:
+    cmd = spec.strip()[:-1].strip()
+    try:
+        proc = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as e:
+        raise AudioError(f"cannot run command {cmd!r}: {e}") from None
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        tail = f": {err[-1]}" if err else ""
+        raise AudioError(f"command {cmd!r} failed with exit status {proc.returncode}{tail}")
+    if not proc.stdout:
+        raise AudioError(f"command {cmd!r} produced no output")
+    return proc.stdout
+
+
+def _read_ark(spec: str) -> Tuple[np.ndarray, int]:
+    import kaldiio
+
+    ref = spec.strip()
+    if ref.startswith("ark:"):
+        ref = ref[4:]
+    try:
+        obj = kaldiio.load_mat(ref)
+    except Exception as e:  # noqa: BLE001 - kaldiio raises many types on bad input
+        raise AudioError(f"cannot read ark entry {ref!r}: {type(e).__name__}: {e}") from None
+    if not (isinstance(obj, tuple) and len(obj) == 2):
+        raise AudioError(f"ark entry {ref!r} is not audio (a feature matrix?)")
+    rate, x = obj
+    return _to_float(x), int(rate)
+
+
+def _check_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise AudioError(f"audio file not found: {path}")
+    if not os.path.isfile(path):
+        raise AudioError(f"not a regular file: {path}")
+
+
+def _read_native(
+    spec: str, segment: Optional[Tuple[float, float]] = None
+) -> Tuple[np.ndarray, int]:
+    """Decode ``spec`` at its own rate: (float32 (frames, channels), rate).
+
+    For plain files only the frames of ``segment`` are read; other kinds decode
+    everything and leave slicing to the caller (``segment`` is ignored).
+    """
+    kind = _spec_kind(spec)
+    if kind == "pipe":
+        return _decode_bytes(_run_pipe(spec))
+    if kind == "ark":
+        return _read_ark(spec)
+    import soundfile as sf
+
+    path = spec.strip()
+    _check_file(path)
+    try:
+        with sf.SoundFile(path) as f:
+            sr = int(f.samplerate)
+            if segment is None:
+                return f.read(dtype="float32", always_2d=True), sr
+            start, stop = _segment_frames(segment, sr, f.frames, path)
+            f.seek(start)
+            return f.read(stop - start, dtype="float32", always_2d=True), sr
+    except AudioError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise AudioError(f"cannot read audio file {path}: {e}") from None
+
+
+def _segment_frames(
+    segment: Tuple[float, float], sr: int, total: int, name: str
+) -> Tuple[int, int]:
+    start_s, end_s = float(segment[0]), float(segment[1])
+    start = max(0, int(round(start_s * sr)))
+    stop = total if end_s == -1 else min(total, int(round(end_s * sr)))
+    if start >= total:
+        raise AudioError(
+            f"segment {start_s}-{end_s} s starts past the end of {name} ({total / sr:.3f} s)"
+        )
+    if stop <= start:
+        raise AudioError(f"empty segment {start_s}-{end_s} s of {name}")
+    return start, stop
+
+
+def _resample(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
+    if sr == target_sr:
+        return x
+    g = math.gcd(sr, target_sr)
+    up, down = target_sr // g, sr // g
+    try:
+        from scipy.signal import resample_poly
+    except ImportError:  # pragma: no cover - scipy is pinned in requirements.lock
+        import torch
+        import torchaudio.functional as taf
+
+        y = taf.resample(torch.from_numpy(np.ascontiguousarray(x)), sr, target_sr)
+        return y.numpy().astype(np.float32)
+    return resample_poly(x, up, down).astype(np.float32)
+
+
+def _finish(
+    x: np.ndarray, sr: int, target_sr: int, segment: Optional[Tuple[float, float]],
+    name: str, already_sliced: bool,
+) -> np.ndarray:
+    if segment is not None and not already_sliced:
+        start, stop = _segment_frames(segment, sr, x.shape[0], name)
+        x = x[start:stop]
+    if x.shape[0] == 0:
+        raise AudioError(f"no samples in {name}")
+    mono = x.mean(axis=1, dtype=np.float32) if x.shape[1] > 1 else x[:, 0]
+    return np.ascontiguousarray(_resample(mono, sr, target_sr), dtype=np.float32)
+
+
+def load_audio(
+    spec: str,
+    target_sr: int = 16000,
+    segment: Optional[Tuple[float, float]] = None,
+) -> np.ndarray:
+    """Load audio as float32 mono at ``target_sr``.
+
+    Args:
+        spec: A ``wav.scp`` value: file path, ark reference (``x.ark:123`` or
+            ``ark:x.ark:123``) or shell command ending in ``|``.
+        target_sr: Output sample rate (polyphase resampling if it differs).
+        segment: Optional (start, end) in seconds of the original audio; ``end``
+            of -1 means the end of the recording; an end past the recording is
+            clamped.
+
+    Returns:
+        1-D float32 array; channels are averaged.
+
+    Raises:
+        AudioError: Missing, corrupt or unreadable audio, a failing command, or a
+            segment outside the recording.
+    """
+    kind = _spec_kind(spec)
+    x, sr = _read_native(spec, segment)
+    return _finish(x, sr, target_sr, segment, spec.strip(), already_sliced=(kind == "file"))
+
+
+def read_audio_info(spec: str) -> Tuple[int, int]:
+    """Return (sample_rate, num_samples) of ``spec``.
+
+    Plain files are probed from their header only; ark entries and piped commands
+    have to be decoded.
+
+    Args:
+        spec: A ``wav.scp`` value (see :func:`load_audio`).
+
+    Raises:
+        AudioError: The audio is missing or unreadable.
+    """
+    if _spec_kind(spec) != "file":
+        x, sr = _read_native(spec)
+        return sr, int(x.shape[0])
+    import soundfile as sf
+
+    path = spec.strip()
+    _check_file(path)
+    try:
+        info = sf.info(path)
+    except Exception as e:  # noqa: BLE001
+        raise AudioError(f"cannot read audio file {path}: {e}") from None
+    return int(info.samplerate), int(info.frames)
+
+
+class AudioIterator:
+    """Iterator over ``(utt_id, waveform)`` returned by :func:`iter_audio`.
+
+    Attributes:
+        num_loaded: Utterances yielded so far.
+        num_skipped: Utterances skipped because of an :class:`AudioError`.
+        skipped: ``(utt_id, message)`` for each skipped utterance.
+
+    Args:
+        data: The data directory contents.
+        target_sr: Output sample rate.
+        on_error: ``"skip"`` (log a warning and go on) or ``"raise"``.
+        logger: Logger for skip warnings (default: this module's).
+        on_skip: Optional callback ``(utt_id, error)`` called for each skip.
+    """
+
+    def __init__(
+        self,
+        data: DataDir,
+        target_sr: int = 16000,
+        on_error: str = "skip",
+        logger: Optional[logging.Logger] = None,
+        on_skip: Optional[Callable[[str, AudioError], None]] = None,
+    ) -> None:
+        if on_error not in ("skip", "raise"):
+            raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+        self.data = data
+        self.target_sr = target_sr
+        self.on_error = on_error
+        self.logger = logger or globals()["logger"]
+        self.on_skip = on_skip
+        self.num_loaded = 0
+        self.num_skipped = 0
+        self.skipped: List[Tuple[str, str]] = []
+        self._gen = self._generate()
+        # Last decoded recording (non-file specs with segments): avoids re-running
+        # a command or re-reading an ark entry for every segment.
+        self._cache: Tuple[Optional[str], Any] = (None, None)
+
+    def __iter__(self) -> "AudioIterator":
+        return self
+
+    def __next__(self) -> Tuple[str, np.ndarray]:
+        return next(self._gen)
+
+    def _location(self, rec: str) -> str:
+        where = _where(self.data.wav_scp, rec)
+        return f"{where}: recording {rec!r}" if where else f"recording {rec!r}"
+
+    def _load(self, utt: str) -> np.ndarray:
+        data = self.data
+        if data.segments:
+            rec, start, end = data.segments[utt]
+            segment: Optional[Tuple[float, float]] = (start, end)
+        else:
+            rec, segment = utt, None
+        if rec not in data.wav_scp:
+            raise AudioError(f"recording {rec!r} of utterance {utt!r} is not in wav.scp")
+        spec = data.wav_scp[rec]
+        try:
+            if segment is None or _spec_kind(spec) == "file":
+                return load_audio(spec, self.target_sr, segment)
+            if self._cache[0] != rec:
+                try:
+                    self._cache = (rec, _read_native(spec))
+                except AudioError as e:
+                    self._cache = (rec, e)
+            cached = self._cache[1]
+            if isinstance(cached, AudioError):
+                raise cached
+            x, sr = cached
+            return _finish(x, sr, self.target_sr, segment, spec.strip(), already_sliced=False)
+        except AudioError as e:
+            raise AudioError(f"{self._location(rec)}: {e}") from None
+
+    def _generate(self) -> Iterator[Tuple[str, np.ndarray]]:
+        for utt in self.data.utt_ids():
+            try:
+                wav = self._load(utt)
+            except AudioError as e:
+                if self.on_error == "raise":
+                    raise
+                self.num_skipped += 1
+                self.skipped.append((utt, str(e)))
+                self.logger.warning("skipping utterance %r: %s", utt, e)
+                if self.on_skip is not None:
+                    self.on_skip(utt, e)
+                continue
+            self.num_loaded += 1
+            yield utt, wav
+
+
+def iter_audio(
+    data: DataDir,
+    target_sr: int = 16000,
+    on_error: str = "skip",
+    logger: Optional[logging.Logger] = None,
+    on_skip: Optional[Callable[[str, AudioError], None]] = None,
+) -> AudioIterator:
+    """Iterate ``(utt_id, float32 mono waveform)`` over ``data.utt_ids()``.
+
+    Example::
+
+        it = iter_audio(data)
+        for utt, wav in it:
+            ...
+        print(it.num_skipped)
+
+    Args:
+        data: The data directory contents.
+        target_sr: Output sample rate.
+        on_error: ``"skip"``: log a warning naming the audio, count it in
+            ``num_skipped`` and continue; ``"raise"``: raise :class:`AudioError`.
+        logger: Logger for skip warnings (default: this module's logger).
+        on_skip: Optional callback ``(utt_id, error)`` called for each skip.
+
+    Returns:
+        An :class:`AudioIterator` (exposes ``num_loaded``, ``num_skipped``,
+        ``skipped``).
+    """
+    return AudioIterator(data, target_sr, on_error, logger, on_skip)

@@ -1,0 +1,976 @@
+"""Offline multilingual speech synthesis with espeak-ng (via the ``espeakng-loader`` wheel).
+
+The wheel ships ``libespeak-ng.so`` and ``espeak-ng-data``; this module drives the
+library through :mod:`ctypes`, so no system package and no network are needed.
+
+Determinism.  espeak-ng keeps synthesis state in globals that survive from one
+utterance to the next (pitch-flutter phase, automatic gain control, echo buffers,
+``rand()`` state ...), so synthesising the same text twice in one process does
+*not* give identical samples.  To make every call a pure function of its
+arguments, the library lives in a small helper process (the *zygote*): it
+initialises espeak-ng once, never synthesises itself, and forks a short-lived
+child for every utterance.  Each child therefore starts from the same pristine
+post-initialisation state; forking a process that has already loaded the
+language dictionary costs well under a millisecond.  One zygote is started
+lazily per Python process (so each :func:`synthesize_many` worker initialises
+espeak-ng exactly once), and a module-level lock serialises access to it.
+
+Public API (other modules code against these names): :data:`ESPEAK_VOICES`,
+:data:`VARIANTS`, :class:`UnsupportedLanguageError`, :func:`supported_languages`,
+:class:`Speaker`, :func:`make_speakers`, :func:`synthesize`, :class:`SynthItem`,
+:class:`SynthStats`, :func:`synthesize_many`, :func:`synth_datadir`.
+"""
+
+import atexit
+import ctypes
+import functools
+import json
+import logging
+import math
+import multiprocessing
+import os
+import random
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from usm_espnet.data.languages import FLEURS_LANGUAGES, check_language
+
+logger = logging.getLogger(__name__)
+
+#: espeak-ng's native output rate (fixed by the library).
+ESPEAK_SAMPLE_RATE = 22050
+
+#: Sample rate of the wav files written by :func:`synthesize_many`.
+OUTPUT_SAMPLE_RATE = 16000
+
+#: FLEURS code -> espeak-ng voice, for every FLEURS language the wheel speaks.
+#: Values are voice *file* names under ``espeak-ng-data/lang/`` (matched
+#: case-insensitively by ``espeak_SetVoiceByName``); each was checked against the
+#: wheel's data and by synthesising text in the language's FLEURS script.
+#: Notes: French is the file ``fr`` (its language tag is ``fr-fr``, which
+#: ``SetVoiceByName`` does not resolve); espeak-ng's ``ku`` is Kurmanji in Latin
+#: script, so Sorani (``ckb_iq``, Arabic script) is *not* mapped to it.
+ESPEAK_VOICES: Dict[str, str] = {
+    "af_za": "af", "am_et": "am", "ar_eg": "ar", "as_in": "as", "az_az": "az",
+    "be_by": "be", "bg_bg": "bg", "bn_in": "bn", "bs_ba": "bs", "ca_es": "ca",
+    "cmn_hans_cn": "cmn", "cs_cz": "cs", "cy_gb": "cy", "da_dk": "da", "de_de": "de",
+    "el_gr": "el", "en_us": "en-us", "es_419": "es-419", "et_ee": "et", "fa_ir": "fa",
+    "fi_fi": "fi", "fr_fr": "fr", "ga_ie": "ga", "gu_in": "gu", "he_il": "he",
+    "hi_in": "hi", "hr_hr": "hr", "hu_hu": "hu", "hy_am": "hy", "id_id": "id",
+    "is_is": "is", "it_it": "it", "ja_jp": "ja", "ka_ge": "ka", "kk_kz": "kk",
+    "kn_in": "kn", "ko_kr": "ko", "ky_kg": "ky", "lb_lu": "lb", "lt_lt": "lt",
+    "lv_lv": "lv", "mi_nz": "mi", "mk_mk": "mk", "ml_in": "ml", "mr_in": "mr",
+    "ms_my": "ms", "mt_mt": "mt", "my_mm": "my", "nb_no": "nb", "ne_np": "ne",
+    "nl_nl": "nl", "om_et": "om", "or_in": "or", "pa_in": "pa", "pl_pl": "pl",
+    "pt_br": "pt-br", "ro_ro": "ro", "ru_ru": "ru", "sd_in": "sd", "sk_sk": "sk",
+    "sl_si": "sl", "sr_rs": "sr", "sv_se": "sv", "sw_ke": "sw", "ta_in": "ta",
+    "te_in": "te", "th_th": "th", "tr_tr": "tr", "uk_ua": "uk", "ur_pk": "ur",
+    "uz_uz": "uz", "vi_vn": "vi", "yue_hant_hk": "yue",
+}
+
+#: Voice variants (files in ``espeak-ng-data/voices/!v/``) used as speaker timbres:
+#: seven male and five female formant sets plus three Klatt-synthesiser voices.
+VARIANTS: Tuple[str, ...] = (
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7",
+    "f1", "f2", "f3", "f4", "f5",
+    "klatt", "klatt2", "klatt3",
+)
+
+#: Speaking-rate range (words per minute) drawn by :func:`make_speakers`.
+RATE_RANGE: Tuple[int, int] = (130, 200)
+#: espeak-ng base pitch (0-100, 50 = voice default) drawn by :func:`make_speakers`.
+PITCH_RANGE: Tuple[int, int] = (30, 70)
+#: espeak-ng pitch range (0 = monotone, 50 = default) drawn by :func:`make_speakers`.
+INTONATION_RANGE: Tuple[int, int] = (30, 80)
+
+#: Silence kept (or padded) before and after the speech, in seconds.
+EDGE_SILENCE_S = 0.1
+
+# speak_lib.h constants
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_POS_CHARACTER = 1
+_ESPEAK_CHARS_UTF8 = 1
+_ESPEAK_RATE = 1
+_ESPEAK_PITCH = 3
+_ESPEAK_RANGE = 4
+_EE_OK = 0
+
+_ESPEAK_SEED = 0  # fixed seed for espeak-ng's internal noise (clean speech is seed-free)
+_CHILD_TIMEOUT_S = 120.0
+
+
+class UnsupportedLanguageError(ValueError):
+    """A FLEURS language (or unknown code) that espeak-ng has no voice for."""
+
+
+class SynthesisError(RuntimeError):
+    """espeak-ng failed or produced no audible audio for an utterance."""
+
+
+def supported_languages() -> List[str]:
+    """FLEURS codes that espeak-ng can speak, sorted.
+
+    Returns:
+        Sorted list of FLEURS language codes present in :data:`ESPEAK_VOICES`.
+    """
+    return sorted(ESPEAK_VOICES)
+
+
+def espeak_voice(lang: str) -> str:
+    """Return the espeak-ng voice for a FLEURS code.
+
+    Args:
+        lang: FLEURS language code, e.g. ``"en_us"``.
+
+    Returns:
+        The espeak-ng voice name, e.g. ``"en-us"``.
+
+    Raises:
+        UnsupportedLanguageError: ``lang`` is not a FLEURS code, or espeak-ng has no
+            voice for it.
+    """
+    if lang not in ESPEAK_VOICES:
+        known = "a FLEURS language" if lang in FLEURS_LANGUAGES else "not a FLEURS code"
+        raise UnsupportedLanguageError(
+            f"espeak-ng has no voice for {lang!r} ({known}); supported: "
+            + ", ".join(supported_languages())
+        )
+    return ESPEAK_VOICES[lang]
+
+
+def espeak_data_path() -> str:
+    """Path of the wheel's ``espeak-ng-data`` directory.
+
+    Returns:
+        Absolute path of ``espeak-ng-data``.
+    """
+    import espeakng_loader
+
+    return espeakng_loader.get_data_path()
+
+
+def available_voice_files() -> Dict[str, str]:
+    """Voice files present in the wheel's data, by lower-cased file name.
+
+    Returns:
+        Mapping ``{file name (lower case): path relative to espeak-ng-data/lang}``.
+    """
+    root = os.path.join(espeak_data_path(), "lang")
+    out: Dict[str, str] = {}
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            out[name.lower()] = os.path.relpath(os.path.join(dirpath, name), root)
+    return out
+
+
+def available_variants() -> List[str]:
+    """Voice variants present in the wheel's ``espeak-ng-data/voices/!v``.
+
+    Returns:
+        Sorted variant file names.
+    """
+    return sorted(os.listdir(os.path.join(espeak_data_path(), "voices", "!v")))
+
+
+# --------------------------------------------------------------------------- speakers
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """A synthetic speaker: an espeak-ng variant plus prosody settings.
+
+    Args:
+        variant: Voice variant name from :data:`VARIANTS` (timbre).
+        rate: Speaking rate in words per minute (espeak-ng accepts 80-450).
+        pitch: Base pitch, 0-100 (50 = the variant's default).
+        pitch_range: Pitch range, 0-100 (0 = monotone, 50 = default).
+        id: Short stable identifier, e.g. ``"m3r170p45"`` (Kaldi-safe).
+    """
+
+    variant: str
+    rate: int
+    pitch: int
+    pitch_range: int
+    id: str
+
+
+def _speaker_id(variant: str, rate: int, pitch: int) -> str:
+    return f"{variant}r{rate:03d}p{pitch:02d}"
+
+
+def make_speakers(n: int, seed: int) -> List[Speaker]:
+    """Draw ``n`` distinct speakers deterministically from ``seed``.
+
+    Variants are used in a seeded round-robin order (so ``n <= len(VARIANTS)``
+    speakers all have different timbres); rate, pitch and pitch range are drawn
+    uniformly from :data:`RATE_RANGE`, :data:`PITCH_RANGE`, :data:`INTONATION_RANGE`.
+    Speaker ids are unique within the returned list.
+
+    Args:
+        n: Number of speakers (>= 0).
+        seed: Random seed; the same ``(n, seed)`` always gives the same speakers, and
+            the first ``k`` speakers of ``make_speakers(n, s)`` do not depend on ``n``.
+
+    Returns:
+        List of ``n`` :class:`Speaker`.
+
+    Raises:
+        ValueError: ``n`` is negative or too large to keep ids unique.
+    """
+    capacity = len(VARIANTS) * (RATE_RANGE[1] - RATE_RANGE[0] + 1) * (
+        PITCH_RANGE[1] - PITCH_RANGE[0] + 1)
+    if n < 0 or n > capacity // 2:
+        raise ValueError(f"n must be in [0, {capacity // 2}], got {n}")
+    rng = random.Random(f"usm-espnet-speakers-{seed}")
+    order: List[str] = []
+    speakers: List[Speaker] = []
+    seen = set()
+    while len(speakers) < n:
+        if not order:
+            order = list(VARIANTS)
+            rng.shuffle(order)
+        variant = order.pop(0)
+        while True:
+            rate = rng.randint(*RATE_RANGE)
+            pitch = rng.randint(*PITCH_RANGE)
+            prange = rng.randint(*INTONATION_RANGE)
+            sid = _speaker_id(variant, rate, pitch)
+            if sid not in seen:
+                break
+        seen.add(sid)
+        speakers.append(Speaker(variant, rate, pitch, prange, sid))
+    return speakers
+
+
+# --------------------------------------------------------------------------- zygote
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks = []
+    while n > 0:
+        b = os.read(fd, min(n, 1 << 20))
+        if not b:
+            raise EOFError("pipe closed")
+        chunks.append(b)
+        n -= len(b)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _send(fd: int, header: dict, payload: bytes = b"") -> None:
+    h = json.dumps(header).encode("utf-8")
+    _write_all(fd, struct.pack("<II", len(h), len(payload)) + h + payload)
+
+
+def _recv(fd: int) -> Tuple[dict, bytes]:
+    hlen, plen = struct.unpack("<II", _read_exact(fd, 8))
+    header = json.loads(_read_exact(fd, hlen).decode("utf-8"))
+    payload = _read_exact(fd, plen) if plen else b""
+    return header, payload
+
+
+def _zygote_main() -> None:  # pragma: no cover - runs in the helper process
+    """Entry point of the helper process that owns the espeak-ng library.
+
+    Protocol on stdin/stdout: requests and replies are ``<II`` (header length,
+    payload length) + JSON header + payload.  A ``synth`` request is answered with
+    raw little-endian int16 samples at 22050 Hz produced by a freshly forked child.
+    """
+    proto_in = 0
+    proto_out = os.dup(1)
+    os.dup2(2, 1)  # anything the library prints goes to stderr, not the protocol
+    import espeakng_loader
+
+    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetVoiceByName.restype = ctypes.c_int
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_SetParameter.restype = ctypes.c_int
+    lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                 ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+    lib.espeak_Synth.restype = ctypes.c_int
+    lib.espeak_Synchronize.restype = ctypes.c_int
+    lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
+    libc = ctypes.CDLL(None)
+
+    data_parent = os.path.dirname(espeakng_loader.get_data_path()).encode()
+    rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 200, data_parent, 0)
+    if rate != ESPEAK_SAMPLE_RATE:
+        _send(proto_out, {"ok": False, "error": f"espeak_Initialize returned {rate}"})
+        return
+    chunks: List[bytes] = []
+    callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short),
+                                     ctypes.c_int, ctypes.c_void_p)
+
+    def on_audio(wav, numsamples, events):  # noqa: ANN001
+        if wav and numsamples > 0:
+            chunks.append(ctypes.string_at(wav, numsamples * 2))
+        return 0
+
+    callback = callback_type(on_audio)
+    lib.espeak_SetSynthCallback(callback)
+    _send(proto_out, {"ok": True, "sample_rate": rate, "pid": os.getpid()})
+    preloaded = None
+
+    def run_child(req: dict, wfd: int) -> None:
+        status = lib.espeak_SetVoiceByName(req["voice"].encode("utf-8"))
+        if status != _EE_OK:
+            _send(wfd, {"ok": False, "error": f"espeak_SetVoiceByName({req['voice']!r}) "
+                                              f"returned {status}"})
+            return
+        for param, key in ((_ESPEAK_RATE, "rate"), (_ESPEAK_PITCH, "pitch"),
+                           (_ESPEAK_RANGE, "range")):
+            lib.espeak_SetParameter(param, int(req[key]), 0)
+        libc.srand(_ESPEAK_SEED)
+        lib.espeak_ng_SetRandSeed(_ESPEAK_SEED)
+        text = req["text"].encode("utf-8") + b"\0"
+        status = lib.espeak_Synth(text, len(text), 0, _POS_CHARACTER, 0, _ESPEAK_CHARS_UTF8,
+                                  None, None)
+        lib.espeak_Synchronize()
+        if status != _EE_OK:
+            _send(wfd, {"ok": False, "error": f"espeak_Synth returned {status}"})
+            return
+        _send(wfd, {"ok": True}, b"".join(chunks))
+
+    while True:
+        try:
+            req, _ = _recv(proto_in)
+        except EOFError:
+            return
+        if req.get("op") == "exit":
+            return
+        # Load the language in the zygote itself (no synthesis happens here), so the
+        # dictionary is already in memory in the forked children.
+        lang_voice = req["voice"].split("+")[0]
+        if lang_voice != preloaded:
+            lib.espeak_SetVoiceByName(lang_voice.encode("utf-8"))
+            preloaded = lang_voice
+        rfd, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(rfd)
+            code = 0
+            try:
+                run_child(req, wfd)
+            except BaseException:  # noqa: BLE001
+                code = 1
+            os._exit(code)
+        os.close(wfd)
+        buf = []
+        deadline = time.monotonic() + _CHILD_TIMEOUT_S
+        timed_out = False
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                os.kill(pid, signal.SIGKILL)
+                break
+            ready, _, _ = select.select([rfd], [], [], left)
+            if ready:
+                b = os.read(rfd, 1 << 20)
+                if not b:
+                    break
+                buf.append(b)
+        os.close(rfd)
+        _, wstatus, usage = os.wait4(pid, 0)
+        cpu = usage.ru_utime + usage.ru_stime
+        data = b"".join(buf)
+        try:
+            if timed_out:
+                raise ValueError(f"synthesis timed out after {_CHILD_TIMEOUT_S:.0f} s")
+            if len(data) < 8:
+                raise ValueError(f"synthesis child died (wait status {wstatus})")
+            hlen, plen = struct.unpack("<II", data[:8])
+            header = json.loads(data[8:8 + hlen].decode("utf-8"))
+            payload = data[8 + hlen:8 + hlen + plen]
+            if len(payload) != plen:
+                raise ValueError("truncated reply from synthesis child")
+        except ValueError as e:
+            header, payload = {"ok": False, "error": str(e)}, b""
+        header["cpu"] = cpu
+        _send(proto_out, header, payload)
+
+
+class _Zygote:
+    """Client side of the helper process (one per Python process)."""
+
+    def __init__(self) -> None:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = "1"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from usm_espnet.data.synth import _zygote_main; _zygote_main()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
+        )
+        self.owner_pid = os.getpid()
+        header, _ = _recv(self.proc.stdout.fileno())
+        if not header.get("ok"):
+            self.close()
+            raise SynthesisError(f"could not initialise espeak-ng: {header.get('error')}")
+
+    def request(self, req: dict) -> Tuple[dict, bytes]:
+        _send(self.proc.stdin.fileno(), req)
+        return _recv(self.proc.stdout.fileno())
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and self.owner_pid == os.getpid()
+
+    def close(self) -> None:
+        if self.owner_pid != os.getpid():
+            return
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+
+
+_LOCK = threading.Lock()
+_ZYGOTE: Optional[_Zygote] = None
+
+
+def _close_zygote() -> None:
+    global _ZYGOTE
+    if _ZYGOTE is not None:
+        _ZYGOTE.close()
+        _ZYGOTE = None
+
+
+atexit.register(_close_zygote)
+
+
+def init_engine() -> None:
+    """Start this process's espeak-ng helper (idempotent; also done lazily)."""
+    global _ZYGOTE
+    with _LOCK:
+        if _ZYGOTE is None or not _ZYGOTE.alive():
+            _ZYGOTE = _Zygote()
+
+
+def synthesize_raw(text: str, voice: str, rate: int = 175, pitch: int = 50,
+                   pitch_range: int = 50) -> Tuple[np.ndarray, float]:
+    """Run espeak-ng on ``text`` and return its raw output.
+
+    Args:
+        text: UTF-8 text to speak.
+        voice: espeak-ng voice name, optionally with ``+variant`` (e.g. ``"en-us+m3"``).
+        rate: Words per minute.
+        pitch: Base pitch 0-100.
+        pitch_range: Pitch range 0-100.
+
+    Returns:
+        ``(samples, cpu_seconds)``: int16 mono samples at 22050 Hz (not trimmed) and
+        the CPU time the synthesis child used.
+
+    Raises:
+        SynthesisError: espeak-ng rejected the voice or failed.
+    """
+    global _ZYGOTE
+    req = {"op": "synth", "text": text, "voice": voice, "rate": int(rate),
+           "pitch": int(pitch), "range": int(pitch_range)}
+    with _LOCK:
+        for attempt in range(2):
+            if _ZYGOTE is None or not _ZYGOTE.alive():
+                _ZYGOTE = _Zygote()
+            try:
+                header, payload = _ZYGOTE.request(req)
+                break
+            except (EOFError, OSError, struct.error) as e:
+                _ZYGOTE = None
+                if attempt == 1:
+                    raise SynthesisError(f"espeak-ng helper process failed: {e}") from e
+    if not header.get("ok"):
+        raise SynthesisError(header.get("error", "unknown espeak-ng error"))
+    return np.frombuffer(payload, dtype="<i2").copy(), float(header.get("cpu", 0.0))
+
+
+# --------------------------------------------------------------------------- signal ops
+
+
+def _trim(x: np.ndarray, sr: int, margin_s: float = EDGE_SILENCE_S,
+          floor_db: float = -50.0) -> np.ndarray:
+    """Trim leading/trailing silence to exactly ``margin_s`` (padding with zeros)."""
+    frame = max(1, int(0.01 * sr))
+    n = len(x) // frame * frame
+    if n == 0 or not np.any(x):
+        raise SynthesisError("espeak-ng produced no audio")
+    energy = (x[:n].reshape(-1, frame).astype(np.float64) ** 2).mean(axis=1)
+    peak = energy.max()
+    if peak < (1e-4) ** 2:
+        raise SynthesisError("espeak-ng produced only silence")
+    active = np.nonzero(energy > peak * 10 ** (floor_db / 10))[0]
+    start, end = active[0] * frame, min(len(x), (active[-1] + 1) * frame)
+    margin = int(round(margin_s * sr))
+    seg = x[max(0, start - margin):end + margin]
+    pad_l = max(0, margin - start)
+    pad_r = max(0, end + margin - len(x))
+    if pad_l or pad_r:
+        seg = np.concatenate([np.zeros(pad_l, x.dtype), seg, np.zeros(pad_r, x.dtype)])
+    return seg
+
+
+@functools.lru_cache(maxsize=8)
+def _polyphase_filter(up: int, down: int, zero_crossings: int = 10,
+                      beta: float = 5.0) -> np.ndarray:
+    """Kaiser-windowed sinc low-pass split into ``up`` phases, shape ``(up, taps)``."""
+    rate = max(up, down)
+    half = zero_crossings * rate
+    k = np.arange(2 * half + 1) - half
+    h = np.sinc(k / rate) * np.kaiser(2 * half + 1, beta)
+    h *= up / h.sum()  # unit DC gain after zero-stuffing by ``up``
+    taps = -(-len(h) // up)
+    h = np.concatenate([h, np.zeros(taps * up - len(h))])
+    return np.ascontiguousarray(h.reshape(taps, up).T)  # [phase, m] = h[phase + m*up]
+
+
+def resample(x: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample by the exact rational factor ``sr_out / sr_in`` (polyphase FIR).
+
+    Equivalent to ``scipy.signal.resample_poly`` with its default Kaiser window
+    (10 zero crossings per side, beta 5), without importing scipy.
+
+    Args:
+        x: 1-D waveform.
+        sr_in: Input sample rate.
+        sr_out: Output sample rate.
+
+    Returns:
+        Float32 waveform of length ``ceil(len(x) * sr_out / sr_in)``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    g = math.gcd(sr_in, sr_out)
+    up, down = sr_out // g, sr_in // g
+    if up == down:
+        return x.astype(np.float32)
+    bank = _polyphase_filter(up, down)
+    taps = bank.shape[1]
+    half = 10 * max(up, down)
+    n_out = -(-len(x) * up // down)
+    xp = np.concatenate([np.zeros(taps), x, np.zeros(taps)])  # x[j] -> xp[j + taps]
+    y = np.empty(n_out)
+    m = np.arange(taps)
+    for start in range(0, n_out, 16384):
+        n = np.arange(start, min(n_out, start + 16384))
+        t = n * down + half
+        phase, base = t % up, t // up
+        idx = np.clip(base[:, None] - m[None, :] + taps, 0, len(xp) - 1)
+        y[start:start + len(n)] = np.einsum("nm,nm->n", bank[phase], xp[idx])
+    return y.astype(np.float32)
+
+
+def add_noise(x: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
+    """Add white Gaussian noise at an exact signal-to-noise ratio.
+
+    The noise is drawn from ``numpy.random.default_rng(seed)`` and scaled so that
+    ``10*log10(mean(x**2) / mean(noise**2)) == snr_db``.  If the sum would clip,
+    signal and noise are scaled down together (the SNR is unchanged).
+
+    Args:
+        x: Float waveform.
+        snr_db: Target SNR in dB.
+        seed: Noise seed.
+
+    Returns:
+        Float32 noisy waveform, same length as ``x``.
+    """
+    x = x.astype(np.float64)
+    p_sig = float(np.mean(x ** 2))
+    noise = np.random.default_rng(seed).standard_normal(len(x))
+    noise *= np.sqrt(p_sig / 10 ** (snr_db / 10) / max(float(np.mean(noise ** 2)), 1e-20))
+    y = x + noise
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    if peak > 0.99:
+        y *= 0.99 / peak
+    return y.astype(np.float32)
+
+
+def synthesize(text: str, lang: str, speaker: Speaker, sample_rate: int = 16000,
+               snr_db: Optional[float] = None, seed: int = 0) -> np.ndarray:
+    """Synthesise one utterance.
+
+    The result is a deterministic function of the arguments: the clean speech
+    depends on ``(text, lang, speaker, sample_rate)`` only, ``seed`` drives the
+    additive noise.
+
+    Args:
+        text: Text in the language's usual script.
+        lang: FLEURS language code (see :func:`supported_languages`).
+        speaker: Voice settings, e.g. from :func:`make_speakers`.
+        sample_rate: Output rate; espeak-ng's 22050 Hz is resampled exactly
+            (rational polyphase filter).
+        snr_db: If given, add white Gaussian noise at this SNR (dB).
+        seed: Seed of the noise generator.
+
+    Returns:
+        Float32 mono waveform in [-1, 1] with ~0.1 s of silence at each end.
+
+    Raises:
+        ValueError: ``text`` is empty or whitespace.
+        UnsupportedLanguageError: espeak-ng cannot speak ``lang``.
+        SynthesisError: espeak-ng produced no audible audio.
+    """
+    voice = espeak_voice(lang)
+    if not text or not text.strip():
+        raise ValueError("cannot synthesise empty text")
+    samples, _ = synthesize_raw(" ".join(text.split()), f"{voice}+{speaker.variant}",
+                                speaker.rate, speaker.pitch, speaker.pitch_range)
+    x = _trim(samples.astype(np.float32) / 32768.0, ESPEAK_SAMPLE_RATE)
+    y = resample(x, ESPEAK_SAMPLE_RATE, sample_rate)
+    if snr_db is not None:
+        y = add_noise(y, snr_db, seed)
+    return np.clip(y, -1.0, 1.0).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- batch
+
+
+@dataclass
+class SynthItem:
+    """One utterance to synthesise and write.
+
+    Args:
+        utt_id: Utterance id.
+        text: Text to speak.
+        lang: FLEURS language code.
+        speaker: Speaker settings.
+        out_path: Destination wav path (16 kHz, 16-bit PCM).
+        snr_db: Optional SNR of additive white noise.
+        seed: Noise seed.
+    """
+
+    utt_id: str
+    text: str
+    lang: str
+    speaker: Speaker
+    out_path: str
+    snr_db: Optional[float] = None
+    seed: int = 0
+
+
+@dataclass
+class SynthStats:
+    """Outcome of :func:`synthesize_many`.
+
+    Args:
+        num_ok: Utterances written.
+        num_skipped: Utterances that failed (logged, not written).
+        skipped_ids: Their utterance ids.
+        audio_seconds: Total duration of the written audio.
+        cpu_seconds: CPU time spent on synthesis (espeak-ng children + resampling,
+            noise and writing in the workers), summed over workers.
+        wall_seconds: Elapsed wall-clock time.
+        utt2dur: Duration in seconds of each written utterance.
+    """
+
+    num_ok: int
+    num_skipped: int
+    skipped_ids: List[str]
+    audio_seconds: float
+    cpu_seconds: float
+    wall_seconds: float
+    utt2dur: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def throughput(self) -> float:
+        """Seconds of audio produced per CPU second (higher is faster)."""
+        return self.audio_seconds / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
+
+    @property
+    def rtf(self) -> float:
+        """Real-time factor: CPU seconds per second of audio (= 1 / throughput)."""
+        return self.cpu_seconds / self.audio_seconds if self.audio_seconds > 0 else 0.0
+
+    @property
+    def wall_throughput(self) -> float:
+        """Seconds of audio produced per wall-clock second."""
+        return self.audio_seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+
+def write_wav_atomic(path: str, wav: np.ndarray, sample_rate: int = OUTPUT_SAMPLE_RATE) -> None:
+    """Write a float waveform as 16-bit PCM wav via a temporary file + ``os.replace``.
+
+    Args:
+        path: Destination path (parent directories are created).
+        wav: Float waveform in [-1, 1].
+        sample_rate: Sample rate of ``wav``.
+    """
+    import soundfile as sf
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    pcm = np.clip(np.round(wav.astype(np.float64) * 32767.0), -32768, 32767).astype(np.int16)
+    tmp = f"{path}.tmp{os.getpid()}.wav"
+    try:
+        sf.write(tmp, pcm, sample_rate, subtype="PCM_16", format="WAV")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _process_item(item: SynthItem) -> Tuple[str, bool, float, float, str]:
+    """Synthesise and write one item; never raises. Returns (id, ok, dur, cpu, error)."""
+    t0 = time.process_time()
+    cpu_child = 0.0
+    try:
+        voice = espeak_voice(item.lang)
+        if not item.text or not item.text.strip():
+            raise ValueError("empty text")
+        samples, cpu_child = synthesize_raw(
+            " ".join(item.text.split()), f"{voice}+{item.speaker.variant}",
+            item.speaker.rate, item.speaker.pitch, item.speaker.pitch_range)
+        x = _trim(samples.astype(np.float32) / 32768.0, ESPEAK_SAMPLE_RATE)
+        y = resample(x, ESPEAK_SAMPLE_RATE, OUTPUT_SAMPLE_RATE)
+        if item.snr_db is not None:
+            y = add_noise(y, item.snr_db, item.seed)
+        write_wav_atomic(item.out_path, np.clip(y, -1.0, 1.0), OUTPUT_SAMPLE_RATE)
+        dur = len(y) / OUTPUT_SAMPLE_RATE
+        return item.utt_id, True, dur, time.process_time() - t0 + cpu_child, ""
+    except Exception as e:  # noqa: BLE001 - one bad utterance must not stop a batch
+        return item.utt_id, False, 0.0, time.process_time() - t0 + cpu_child, \
+            f"{type(e).__name__}: {e}"
+
+
+def _worker_init() -> None:
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    init_engine()
+
+
+def synthesize_many(items: List[SynthItem], nj: int = 2, progress: bool = True) -> SynthStats:
+    """Synthesise many utterances to 16 kHz 16-bit wav files in parallel.
+
+    Each of the ``nj`` worker processes (``spawn`` start method) starts its own
+    espeak-ng helper once.  Files are written atomically.  An item that fails
+    (unsupported language, empty text, no audio, ...) is logged with its id and
+    counted as skipped.
+
+    Args:
+        items: Utterances to synthesise.
+        nj: Number of worker processes; ``nj <= 1`` runs in this process.
+        progress: Show a tqdm progress bar.
+
+    Returns:
+        :class:`SynthStats` with counts, durations and timing.
+    """
+    from tqdm import tqdm
+
+    t_wall = time.perf_counter()
+    ok, skipped, utt2dur = 0, [], {}
+    audio_s, cpu_s = 0.0, 0.0
+    bar = tqdm(total=len(items), desc="synth", unit="utt", disable=not progress,
+               dynamic_ncols=True)
+
+    def collect(res: Tuple[str, bool, float, float, str]) -> None:
+        nonlocal ok, audio_s, cpu_s
+        utt_id, success, dur, cpu, err = res
+        cpu_s += cpu
+        if success:
+            ok += 1
+            audio_s += dur
+            utt2dur[utt_id] = dur
+        else:
+            skipped.append(utt_id)
+            logger.warning("skipping utterance %s: %s", utt_id, err)
+        bar.update(1)
+
+    nj = max(1, min(int(nj), len(items))) if items else 1
+    if nj == 1:
+        for it in items:
+            collect(_process_item(it))
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        chunk = max(1, min(16, len(items) // (nj * 8)))
+        with ctx.Pool(nj, initializer=_worker_init) as pool:
+            for res in pool.imap_unordered(_process_item, items, chunksize=chunk):
+                collect(res)
+    bar.close()
+    return SynthStats(
+        num_ok=ok, num_skipped=len(skipped), skipped_ids=sorted(skipped),
+        audio_seconds=audio_s, cpu_seconds=cpu_s,
+        wall_seconds=time.perf_counter() - t_wall, utt2dur=utt2dur,
+    )
+
+
+# --------------------------------------------------------------------------- data dirs
+
+
+def _stable_int(*parts: object) -> int:
+    return zlib.crc32("\x1f".join(map(str, parts)).encode("utf-8"))
+
+
+def _clean_text(text: str) -> str:
+    return " ".join(text.split())
+
+
+def read_text_file(path: str) -> Dict[str, List[str]]:
+    """Read ``lang<TAB>text`` lines.
+
+    Args:
+        path: UTF-8 text file; blank lines and lines starting with ``#`` are ignored.
+
+    Returns:
+        ``{lang: [text, ...]}`` in file order.
+
+    Raises:
+        ValueError: A line lacks a tab or the text is empty.
+    """
+    out: Dict[str, List[str]] = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            if "\t" not in line:
+                raise ValueError(f"{path}:{lineno}: expected 'lang<TAB>text'")
+            lang, text = line.split("\t", 1)
+            text = _clean_text(text)
+            if not text:
+                raise ValueError(f"{path}:{lineno}: empty text")
+            out.setdefault(lang.strip(), []).append(text)
+    return out
+
+
+def _sentences(langs: Sequence[str], counts: Dict[str, int], seed: int,
+               text_file: Optional[str]) -> Dict[str, List[Tuple[str, str]]]:
+    """Per language, ``counts[lang]`` (sentence id, text) pairs (cycled if short)."""
+    pools: Dict[str, List[Tuple[str, str]]] = {}
+    if text_file is not None:
+        by_lang = read_text_file(text_file)
+        for lang in langs:
+            texts = by_lang.get(lang, [])
+            if not texts and counts[lang] > 0:
+                raise ValueError(f"{text_file} has no lines for {lang!r}")
+            pools[lang] = [(f"t{i:05d}", t) for i, t in enumerate(texts)]
+    else:
+        from usm_espnet.data.parallel_text import generate_parallel_text
+
+        n = max(counts.values()) if counts else 0
+        pt = generate_parallel_text(list(langs), num_sentences=n, seed=seed)
+        for lang in langs:
+            pools[lang] = [(sid, _clean_text(pt.text(sid, lang))) for sid in pt.ids]
+    out: Dict[str, List[Tuple[str, str]]] = {}
+    for lang in langs:
+        pool, need = pools[lang], counts[lang]
+        sel = []
+        for i in range(need):
+            sid, text = pool[i % len(pool)]
+            rep = i // len(pool)
+            sel.append((sid if rep == 0 else f"{sid}r{rep}", text))
+        out[lang] = sel
+    return out
+
+
+def _write_datadir_fallback(path: str, tables: Dict[str, Dict[str, str]]) -> None:
+    os.makedirs(path, exist_ok=True)
+    spk2utt: Dict[str, List[str]] = {}
+    for utt, spk in sorted(tables["utt2spk"].items()):
+        spk2utt.setdefault(spk, []).append(utt)
+    files = dict(tables)
+    files["spk2utt"] = {spk: " ".join(u) for spk, u in spk2utt.items()}
+    for name, table in files.items():
+        tmp = os.path.join(path, f".{name}.tmp{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for key in sorted(table):
+                f.write(f"{key} {table[key]}\n")
+        os.replace(tmp, os.path.join(path, name))
+
+
+def synth_datadir(out_dir: str, langs: Sequence[str], num_utts: int, num_speakers: int = 4,
+                  seed: int = 0, snr_db: Optional[float] = None, nj: int = 2,
+                  text_file: Optional[str] = None, progress: bool = True) -> SynthStats:
+    """Synthesise a multilingual corpus into a Kaldi-style data directory.
+
+    Writes ``out_dir/wav/<utt>.wav`` and ``wav.scp``, ``text``, ``utt2spk``,
+    ``spk2utt`` (if the writer makes it), ``utt2lang``, ``utt2dur`` in ``out_dir``.
+    Utterance ids are ``{lang}-{speaker}-{sentence}`` and speaker ids
+    ``{lang}-{speaker}`` (speakers are per language), so every speaker id is a
+    prefix of its utterances' ids and Kaldi sort orders agree.
+
+    Args:
+        out_dir: Output directory.
+        langs: FLEURS codes to synthesise.
+        num_utts: Total number of utterances, split evenly across languages (the
+            first ``num_utts % len(langs)`` languages get one more).
+        num_speakers: Speakers per language (utterances are dealt round-robin).
+        seed: Seed for sentences, speakers and noise.
+        snr_db: Optional SNR of additive white noise.
+        nj: Worker processes.
+        text_file: Optional ``lang<TAB>text`` file; otherwise sentences come from
+            :func:`usm_espnet.data.parallel_text.generate_parallel_text`.
+        progress: Show a progress bar.
+
+    Returns:
+        :class:`SynthStats` of the run; skipped utterances are left out of the data dir.
+
+    Raises:
+        UnsupportedLanguageError: A language cannot be synthesised.
+        ValueError: Bad arguments or text file.
+    """
+    langs = list(dict.fromkeys(langs))
+    if not langs:
+        raise ValueError("no languages given")
+    for lang in langs:
+        espeak_voice(lang)
+    if num_utts < 1 or num_speakers < 1:
+        raise ValueError("num_utts and num_speakers must be >= 1")
+    base, extra = divmod(num_utts, len(langs))
+    counts = {lang: base + (1 if i < extra else 0) for i, lang in enumerate(langs)}
+    sents = _sentences(langs, counts, seed, text_file)
+
+    out_dir = os.path.abspath(out_dir)
+    wav_dir = os.path.join(out_dir, "wav")
+    items: List[SynthItem] = []
+    meta: Dict[str, Tuple[str, str, str]] = {}
+    for lang in langs:
+        speakers = make_speakers(num_speakers, _stable_int(seed, lang))
+        for i, (sid, text) in enumerate(sents[lang]):
+            spk = speakers[i % len(speakers)]
+            spk_id = f"{lang}-{spk.id}"
+            utt_id = f"{spk_id}-{sid}"
+            if utt_id in meta:  # same sentence twice for a speaker
+                utt_id = f"{utt_id}_{i}"
+            items.append(SynthItem(utt_id, text, lang, spk, os.path.join(wav_dir, utt_id + ".wav"),
+                                   snr_db, _stable_int(seed, utt_id)))
+            meta[utt_id] = (text, spk_id, lang)
+
+    stats = synthesize_many(items, nj=nj, progress=progress)
+    done = sorted(stats.utt2dur)
+    tables = {
+        "wav.scp": {u: os.path.join(wav_dir, u + ".wav") for u in done},
+        "text": {u: meta[u][0] for u in done},
+        "utt2spk": {u: meta[u][1] for u in done},
+        "utt2lang": {u: meta[u][2] for u in done},
+        "utt2dur": {u: f"{stats.utt2dur[u]:.3f}" for u in done},
+    }
+    try:
+        from usm_espnet.data.kaldi import DataDir, write_datadir
+    except ImportError:
+        _write_datadir_fallback(out_dir, tables)
+    else:
+        write_datadir(out_dir, DataDir(
+            wav_scp=tables["wav.scp"], text=tables["text"], utt2spk=tables["utt2spk"],
+            utt2lang=tables["utt2lang"],
+            utt2dur={u: stats.utt2dur[u] for u in done},
+        ))
+    return stats
