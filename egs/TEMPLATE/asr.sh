@@ -43,6 +43,7 @@ decode_batch_size=8     # utterances per batch for greedy CTC decoding
 inference_args=         # extra options for usm_espnet.bin.asr_inference
 paper=                  # key of the paper's results for RESULTS.md (e.g. fleurs)
 standin=false           # true when data come from the synthetic stand-in (labels RESULTS.md)
+results_md=RESULTS.md   # recipe-level results file that stage 7 updates
 
 help_message=$(cat <<EOM
 Usage: $0 [options]
@@ -142,7 +143,7 @@ train_data_opts="--train_data_path_and_name_and_type ${dump_dir}/raw/${train_set
 
 if run_stage 4 "${stats_dir}"; then
     begin 4 "statistics -> ${stats_dir}"
-    rm -rf "${stats_dir}.tmp"
+    rm -rf "${stats_dir}.tmp"; mkdir -p "$(dirname "${stats_dir}")"
     # shellcheck disable=SC2086
     ${python} -m usm_espnet.bin.asr_train --collect_stats true --config "${asr_config}" \
         ${tokenized_opts} ${train_data_opts} --ngpu 0 --num_workers 0 \
@@ -209,7 +210,7 @@ if run_stage 7 "${asr_exp}"; then
             --hyp "${out}/1best_recog/text" --utt2lang "${data_dir}/${s}/utt2lang" \
             --strip_tags true --out_dir "${out}/score" ${paper_opt} --standin "${standin}" \
             --title "${corpus} ${s}: ${asr_tag}" \
-            --recipe_results RESULTS.md --section_id "asr_${asr_tag}_${s}"
+            --recipe_results "${results_md}" --section_id "asr_${asr_tag}_${s}"
     done
     end_stage 7 "${asr_exp}"
 fi

@@ -10,10 +10,10 @@ utterance to the next (pitch-flutter phase, automatic gain control, echo buffers
 arguments, the library lives in a small helper process (the *zygote*): it
 initialises espeak-ng once, never synthesises itself, and forks a short-lived
 child for every utterance.  Each child therefore starts from the same pristine
-post-initialisation state; forking a process that has already loaded the
-language dictionary costs well under a millisecond.  One zygote is started
-lazily per Python process (so each :func:`synthesize_many` worker initialises
-espeak-ng exactly once), and a module-level lock serialises access to it.
+post-initialisation state (fork + voice loading cost a few milliseconds per
+utterance).  One zygote is started lazily per Python process (so each
+:func:`synthesize_many` worker initialises espeak-ng exactly once), and a
+module-level lock serialises access to it.
 
 Public API (other modules code against these names): :data:`ESPEAK_VOICES`,
 :data:`VARIANTS`, :class:`UnsupportedLanguageError`, :func:`supported_languages`,
@@ -30,6 +30,7 @@ import math
 import multiprocessing
 import os
 import random
+import re
 import select
 import signal
 import struct
@@ -43,7 +44,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from usm_espnet.data.languages import FLEURS_LANGUAGES, check_language
+from usm_espnet.data.languages import FLEURS_LANGUAGES
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ OUTPUT_SAMPLE_RATE = 16000
 #: wheel's data and by synthesising text in the language's FLEURS script.
 #: Notes: French is the file ``fr`` (its language tag is ``fr-fr``, which
 #: ``SetVoiceByName`` does not resolve); espeak-ng's ``ku`` is Kurmanji in Latin
-#: script, so Sorani (``ckb_iq``, Arabic script) is *not* mapped to it.
+#: script, so Sorani (``ckb_iq``, Arabic script) is *not* mapped to it; Japanese
+#: is left out (see :data:`PARTIAL_VOICES`).  Quality varies: unvocalised Arabic and
+#: Hebrew, Thai and Burmese are read approximately.
 ESPEAK_VOICES: Dict[str, str] = {
     "af_za": "af", "am_et": "am", "ar_eg": "ar", "as_in": "as", "az_az": "az",
     "be_by": "be", "bg_bg": "bg", "bn_in": "bn", "bs_ba": "bs", "ca_es": "ca",
@@ -67,7 +70,7 @@ ESPEAK_VOICES: Dict[str, str] = {
     "el_gr": "el", "en_us": "en-us", "es_419": "es-419", "et_ee": "et", "fa_ir": "fa",
     "fi_fi": "fi", "fr_fr": "fr", "ga_ie": "ga", "gu_in": "gu", "he_il": "he",
     "hi_in": "hi", "hr_hr": "hr", "hu_hu": "hu", "hy_am": "hy", "id_id": "id",
-    "is_is": "is", "it_it": "it", "ja_jp": "ja", "ka_ge": "ka", "kk_kz": "kk",
+    "is_is": "is", "it_it": "it", "ka_ge": "ka", "kk_kz": "kk",
     "kn_in": "kn", "ko_kr": "ko", "ky_kg": "ky", "lb_lu": "lb", "lt_lt": "lt",
     "lv_lv": "lv", "mi_nz": "mi", "mk_mk": "mk", "ml_in": "ml", "mr_in": "mr",
     "ms_my": "ms", "mt_mt": "mt", "my_mm": "my", "nb_no": "nb", "ne_np": "ne",
@@ -76,6 +79,12 @@ ESPEAK_VOICES: Dict[str, str] = {
     "sl_si": "sl", "sr_rs": "sr", "sv_se": "sv", "sw_ke": "sw", "ta_in": "ta",
     "te_in": "te", "th_th": "th", "tr_tr": "tr", "uk_ua": "uk", "ur_pk": "ur",
     "uz_uz": "uz", "vi_vn": "vi", "yue_hant_hk": "yue",
+}
+
+#: FLEURS languages with an espeak-ng voice that cannot read the language's usual
+#: text, hence not in :data:`ESPEAK_VOICES`: code -> (voice, reason).
+PARTIAL_VOICES: Dict[str, Tuple[str, str]] = {
+    "ja_jp": ("ja", "reads kana only; every kanji is spoken as 'Chinese letter' in English"),
 }
 
 #: Voice variants (files in ``espeak-ng-data/voices/!v/``) used as speaker timbres:
@@ -292,6 +301,7 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the helper process
     payload length) + JSON header + payload.  A ``synth`` request is answered with
     raw little-endian int16 samples at 22050 Hz produced by a freshly forked child.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the client decides when we stop (EOF)
     proto_in = 0
     proto_out = os.dup(1)
     os.dup2(2, 1)  # anything the library prints goes to stderr, not the protocol
@@ -328,7 +338,6 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the helper process
     callback = callback_type(on_audio)
     lib.espeak_SetSynthCallback(callback)
     _send(proto_out, {"ok": True, "sample_rate": rate, "pid": os.getpid()})
-    preloaded = None
 
     def run_child(req: dict, wfd: int) -> None:
         status = lib.espeak_SetVoiceByName(req["voice"].encode("utf-8"))
@@ -357,12 +366,8 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the helper process
             return
         if req.get("op") == "exit":
             return
-        # Load the language in the zygote itself (no synthesis happens here), so the
-        # dictionary is already in memory in the forked children.
-        lang_voice = req["voice"].split("+")[0]
-        if lang_voice != preloaded:
-            lib.espeak_SetVoiceByName(lang_voice.encode("utf-8"))
-            preloaded = lang_voice
+        # NB: never call espeak_SetVoiceByName here: each voice change queues a wavegen
+        # command that only synthesis consumes; ~170 of them overflow the queue.
         rfd, wfd = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -370,8 +375,12 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the helper process
             code = 0
             try:
                 run_child(req, wfd)
-            except BaseException:  # noqa: BLE001
+            except BaseException as e:  # noqa: BLE001
                 code = 1
+                try:
+                    _send(wfd, {"ok": False, "error": f"{type(e).__name__}: {e}"})
+                except BaseException:  # noqa: BLE001
+                    pass
             os._exit(code)
         os.close(wfd)
         buf = []
@@ -415,15 +424,22 @@ class _Zygote:
     def __init__(self) -> None:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = dict(os.environ)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        extra = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = root + (os.pathsep + extra if extra else "")
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from usm_espnet.data.synth import _zygote_main; _zygote_main()"],
+            [sys.executable, "-c",
+             "from usm_espnet.data.synth import _zygote_main; _zygote_main()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
         )
         self.owner_pid = os.getpid()
-        header, _ = _recv(self.proc.stdout.fileno())
+        try:
+            header, _ = _recv(self.proc.stdout.fileno())
+        except (EOFError, struct.error) as e:
+            self.close()
+            raise SynthesisError("the espeak-ng helper process failed to start "
+                                 "(see its messages on stderr)") from e
         if not header.get("ok"):
             self.close()
             raise SynthesisError(f"could not initialise espeak-ng: {header.get('error')}")
@@ -496,6 +512,8 @@ def synthesize_raw(text: str, voice: str, rate: int = 175, pitch: int = 50,
                 header, payload = _ZYGOTE.request(req)
                 break
             except (EOFError, OSError, struct.error) as e:
+                _ZYGOTE.proc.kill()
+                _ZYGOTE.proc.wait()
                 _ZYGOTE = None
                 if attempt == 1:
                     raise SynthesisError(f"espeak-ng helper process failed: {e}") from e
@@ -604,21 +622,38 @@ def add_noise(x: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
     return y.astype(np.float32)
 
 
+def _synthesize(text: str, lang: str, speaker: Speaker, sample_rate: int,
+                snr_db: Optional[float], seed: int) -> Tuple[np.ndarray, float]:
+    """:func:`synthesize`, also returning the CPU seconds of the espeak-ng child."""
+    voice = espeak_voice(lang)
+    if not text or not text.strip():
+        raise ValueError("cannot synthesise empty text")
+    text = " ".join(text.replace("\0", " ").split())
+    samples, cpu = synthesize_raw(text, f"{voice}+{speaker.variant}", speaker.rate,
+                                  speaker.pitch, speaker.pitch_range)
+    x = _trim(samples.astype(np.float32) / 32768.0, ESPEAK_SAMPLE_RATE)
+    y = resample(x, ESPEAK_SAMPLE_RATE, sample_rate)
+    if snr_db is not None:
+        y = add_noise(y, snr_db, seed)
+    return np.clip(y, -1.0, 1.0).astype(np.float32), cpu
+
+
 def synthesize(text: str, lang: str, speaker: Speaker, sample_rate: int = 16000,
                snr_db: Optional[float] = None, seed: int = 0) -> np.ndarray:
     """Synthesise one utterance.
 
     The result is a deterministic function of the arguments: the clean speech
     depends on ``(text, lang, speaker, sample_rate)`` only, ``seed`` drives the
-    additive noise.
+    additive noise.  Whitespace in ``text`` is normalised to single spaces.
 
     Args:
         text: Text in the language's usual script.
         lang: FLEURS language code (see :func:`supported_languages`).
         speaker: Voice settings, e.g. from :func:`make_speakers`.
-        sample_rate: Output rate; espeak-ng's 22050 Hz is resampled exactly
-            (rational polyphase filter).
-        snr_db: If given, add white Gaussian noise at this SNR (dB).
+        sample_rate: Output rate; espeak-ng's 22050 Hz is resampled by the exact
+            rational factor (:func:`resample`).
+        snr_db: If given, add white Gaussian noise at this SNR in dB, measured over
+            the whole returned clip (see :func:`add_noise`).
         seed: Seed of the noise generator.
 
     Returns:
@@ -626,19 +661,10 @@ def synthesize(text: str, lang: str, speaker: Speaker, sample_rate: int = 16000,
 
     Raises:
         ValueError: ``text`` is empty or whitespace.
-        UnsupportedLanguageError: espeak-ng cannot speak ``lang``.
-        SynthesisError: espeak-ng produced no audible audio.
+        UnsupportedLanguageError: espeak-ng cannot speak ``lang`` (also a ValueError).
+        SynthesisError: espeak-ng failed or produced no audible audio.
     """
-    voice = espeak_voice(lang)
-    if not text or not text.strip():
-        raise ValueError("cannot synthesise empty text")
-    samples, _ = synthesize_raw(" ".join(text.split()), f"{voice}+{speaker.variant}",
-                                speaker.rate, speaker.pitch, speaker.pitch_range)
-    x = _trim(samples.astype(np.float32) / 32768.0, ESPEAK_SAMPLE_RATE)
-    y = resample(x, ESPEAK_SAMPLE_RATE, sample_rate)
-    if snr_db is not None:
-        y = add_noise(y, snr_db, seed)
-    return np.clip(y, -1.0, 1.0).astype(np.float32)
+    return _synthesize(text, lang, speaker, sample_rate, snr_db, seed)[0]
 
 
 # --------------------------------------------------------------------------- batch
@@ -732,22 +758,14 @@ def _process_item(item: SynthItem) -> Tuple[str, bool, float, float, str]:
     t0 = time.process_time()
     cpu_child = 0.0
     try:
-        voice = espeak_voice(item.lang)
-        if not item.text or not item.text.strip():
-            raise ValueError("empty text")
-        samples, cpu_child = synthesize_raw(
-            " ".join(item.text.split()), f"{voice}+{item.speaker.variant}",
-            item.speaker.rate, item.speaker.pitch, item.speaker.pitch_range)
-        x = _trim(samples.astype(np.float32) / 32768.0, ESPEAK_SAMPLE_RATE)
-        y = resample(x, ESPEAK_SAMPLE_RATE, OUTPUT_SAMPLE_RATE)
-        if item.snr_db is not None:
-            y = add_noise(y, item.snr_db, item.seed)
-        write_wav_atomic(item.out_path, np.clip(y, -1.0, 1.0), OUTPUT_SAMPLE_RATE)
-        dur = len(y) / OUTPUT_SAMPLE_RATE
-        return item.utt_id, True, dur, time.process_time() - t0 + cpu_child, ""
+        wav, cpu_child = _synthesize(item.text, item.lang, item.speaker, OUTPUT_SAMPLE_RATE,
+                                     item.snr_db, item.seed)
+        write_wav_atomic(item.out_path, wav, OUTPUT_SAMPLE_RATE)
+        return (item.utt_id, True, len(wav) / OUTPUT_SAMPLE_RATE,
+                time.process_time() - t0 + cpu_child, "")
     except Exception as e:  # noqa: BLE001 - one bad utterance must not stop a batch
-        return item.utt_id, False, 0.0, time.process_time() - t0 + cpu_child, \
-            f"{type(e).__name__}: {e}"
+        return (item.utt_id, False, 0.0, time.process_time() - t0 + cpu_child,
+                f"{type(e).__name__}: {e}")
 
 
 def _worker_init() -> None:
@@ -868,7 +886,10 @@ def _sentences(langs: Sequence[str], counts: Dict[str, int], seed: int,
         n = max(counts.values()) if counts else 0
         pt = generate_parallel_text(list(langs), num_sentences=n, seed=seed)
         for lang in langs:
-            pools[lang] = [(sid, _clean_text(pt.text(sid, lang))) for sid in pt.ids]
+            pools[lang] = [(re.sub(r"[^A-Za-z0-9_.]", "_", str(sid)),
+                            _clean_text(pt.text(sid, lang))) for sid in pt.ids]
+            if not pools[lang] and counts[lang] > 0:
+                raise ValueError(f"generate_parallel_text gave no sentences for {lang!r}")
     out: Dict[str, List[Tuple[str, str]]] = {}
     for lang in langs:
         pool, need = pools[lang], counts[lang]
@@ -902,7 +923,9 @@ def synth_datadir(out_dir: str, langs: Sequence[str], num_utts: int, num_speaker
     """Synthesise a multilingual corpus into a Kaldi-style data directory.
 
     Writes ``out_dir/wav/<utt>.wav`` and ``wav.scp``, ``text``, ``utt2spk``,
-    ``spk2utt`` (if the writer makes it), ``utt2lang``, ``utt2dur`` in ``out_dir``.
+    ``spk2utt``, ``utt2lang``, ``utt2dur`` in ``out_dir`` (with
+    :func:`usm_espnet.data.kaldi.write_datadir`, which replaces ``out_dir`` as a
+    whole: other files already in ``out_dir`` are removed, ``wav/`` is kept).
     Utterance ids are ``{lang}-{speaker}-{sentence}`` and speaker ids
     ``{lang}-{speaker}`` (speakers are per language), so every speaker id is a
     prefix of its utterances' ids and Kaldi sort orders agree.
@@ -963,14 +986,25 @@ def synth_datadir(out_dir: str, langs: Sequence[str], num_utts: int, num_speaker
         "utt2lang": {u: meta[u][2] for u in done},
         "utt2dur": {u: f"{stats.utt2dur[u]:.3f}" for u in done},
     }
+    if not done:
+        logger.error("no utterance could be synthesised; %s not written", out_dir)
+        return stats
     try:
         from usm_espnet.data.kaldi import DataDir, write_datadir
     except ImportError:
         _write_datadir_fallback(out_dir, tables)
     else:
-        write_datadir(out_dir, DataDir(
-            wav_scp=tables["wav.scp"], text=tables["text"], utt2spk=tables["utt2spk"],
-            utt2lang=tables["utt2lang"],
-            utt2dur={u: stats.utt2dur[u] for u in done},
-        ))
+        # write_datadir swaps in a whole new directory: keep wav/ aside meanwhile.
+        parent, name = os.path.split(out_dir)
+        stash = os.path.join(parent, f".{name}.wav-{os.getpid()}-{time.time_ns()}")
+        os.rename(wav_dir, stash)
+        try:
+            write_datadir(out_dir, DataDir(
+                wav_scp=tables["wav.scp"], text=tables["text"], utt2spk=tables["utt2spk"],
+                utt2lang=tables["utt2lang"],
+                utt2dur={u: stats.utt2dur[u] for u in done},
+            ))
+        finally:
+            os.makedirs(out_dir, exist_ok=True)
+            os.rename(stash, wav_dir)
     return stats

@@ -1,0 +1,7 @@
+# Recipe test: 3 languages, a handful of sentences, a one-block model.
+asr_config=conf/tuning/train_asr_debug.yaml
+asr_tag=debug
+langs=en_us,ru_ru,hi_in
+min_dur=0.1
+decode_batch_size=4
+local_data_opts="--standin_sentences 10 --standin_train_speakers 2 --standin_test_speakers 1 --standin_dir standin/fleurs_debug"

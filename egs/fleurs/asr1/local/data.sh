@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# FLEURS data preparation: Kaldi data dirs <data_dir>/{train,dev,test}.
+# With FLEURS set (db.sh) the real corpus is read; otherwise the synthetic stand-in
+# is generated in the real layout first, and both go through prepare_fleurs.
+set -euo pipefail
+langs=                   # comma-separated FLEURS codes ("" = all in the corpus / the stand-in default)
+nj=2                     # parallel jobs
+data_dir=data            # output
+max_utts_per_lang=       # cap per language and split ("" = all)
+standin_dir=standin/fleurs   # where the stand-in corpus is written
+standin_sentences=400    # distinct sentences per language in the stand-in
+standin_train_speakers=12    # synthetic voices for train
+standin_test_speakers=4      # disjoint voices for dev and test
+standin_reads=1          # readings of each train sentence (different voices)
+standin_snr_db=          # additive noise SNR ("" = none)
+standin_untranscribed=0  # extra untranscribed utterances per language (pretraining)
+seed=0
+while [ $# -gt 0 ]; do
+    name=${1#--}
+    grep -qE "^${name}=" "$0" || { echo "local/data.sh: unknown option $1" >&2; exit 1; }
+    [ $# -ge 2 ] || { echo "local/data.sh: option $1 needs a value" >&2; exit 1; }
+    printf -v "${name}" '%s' "$2"; shift 2
+done
+. ./db.sh
+py=${USM_PYTHON:-python3}
+corpus=${FLEURS}
+if [ -z "${corpus}" ]; then
+    corpus=${standin_dir}
+    opts=""
+    [ -n "${langs}" ] && opts+=" --langs ${langs}"
+    [ -n "${standin_snr_db}" ] && opts+=" --snr_db ${standin_snr_db}"
+    # shellcheck disable=SC2086
+    ${py} -m usm_espnet.bin.make_standin_fleurs --out_root "${standin_dir}" \
+        --num_sentences "${standin_sentences}" --num_train_speakers "${standin_train_speakers}" \
+        --num_test_speakers "${standin_test_speakers}" --utts_per_sentence "${standin_reads}" \
+        --extra_untranscribed "${standin_untranscribed}" --seed "${seed}" --nj "${nj}" ${opts}
+fi
+opts=""
+[ -n "${langs}" ] && opts+=" --langs ${langs}"
+[ -n "${max_utts_per_lang}" ] && opts+=" --max_utts_per_lang ${max_utts_per_lang}"
+# shellcheck disable=SC2086
+${py} -m usm_espnet.bin.prepare_fleurs --corpus_dir "${corpus}" --out_dir "${data_dir}" ${opts}

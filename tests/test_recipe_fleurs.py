@@ -1,0 +1,57 @@
+"""Every stage of egs/fleurs/asr1 on a tiny stand-in with the debug preset."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "egs" / "fleurs" / "asr1"
+
+
+def _run(args, tmp_path, check=True):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
+               USM_VENV=str(Path(sys.executable).parent.parent))
+    env.pop("FLEURS", None)
+    r = subprocess.run(
+        ["./run.sh", "--preset", "debug", "--data_dir", str(tmp_path / "data"),
+         "--dump_dir", str(tmp_path / "dump"), "--exp_dir", str(tmp_path / "exp"),
+         "--results_md", str(tmp_path / "RESULTS.md"),
+         "--local_data_opts",
+         f"--standin_sentences 10 --standin_train_speakers 2 --standin_test_speakers 1 "
+         f"--standin_dir {tmp_path / 'standin'}", *args],
+        cwd=RECIPE, env=env, capture_output=True, text=True, timeout=1200)
+    if check:
+        assert r.returncode == 0, f"run.sh {args} failed:\n{r.stderr[-5000:]}"
+    return r
+
+
+@pytest.mark.timeout(1500)
+def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
+    _run([], tmp_path)
+    exp = tmp_path / "exp" / "asr_debug"
+    for n in range(1, 8):
+        assert list(tmp_path.rglob(f".done.stage{n}")), f"stage {n} left no marker"
+    assert (exp / "resume.sh").exists() and (exp / "config.yaml").exists()
+    score = exp / "decode_test" / "score"
+    assert (score / "scores.json").exists() and (score / "per_language.png").exists()
+    results = (tmp_path / "RESULTS.md").read_text()
+    assert "stand-in" in results.lower()
+    for lang in ("en_us", "ru_ru", "hi_in"):
+        assert lang in results
+    # a rerun skips every finished stage
+    r = _run([], tmp_path)
+    assert r.stderr.count("already done") == 7, r.stderr[-3000:]
+
+
+def test_fleurs_recipe_help_and_bad_option():
+    env = dict(os.environ, USM_VENV=str(Path(sys.executable).parent.parent))
+    r = subprocess.run(["./run.sh", "--help"], cwd=RECIPE, env=env, capture_output=True, text=True)
+    assert r.returncode == 0 and "Stage" not in r.stderr
+    for n in range(1, 8):
+        assert f"  {n}  " in r.stdout
+    r = subprocess.run(["./run.sh", "--no_such_option", "1"], cwd=RECIPE, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "unknown option --no_such_option" in r.stderr
