@@ -5,7 +5,7 @@ PY := $(USM_VENV)/bin/python
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench clean-demo help
+.PHONY: install test demo bench help
 
 help:
 	@echo "make test   install (if needed) and run the test suite"
@@ -19,7 +19,8 @@ test: install
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 demo: install
-	cd egs/fleurs/asr1 && ./run.sh --config_tag demo
+	@start=$$(date +%s); cd egs/fleurs/asr1 && ./run.sh --preset demo $(DEMO_ARGS) && \
+	  echo "make demo: finished in $$(( $$(date +%s) - start )) s; tables in egs/fleurs/asr1/RESULTS.md"
 
 bench: install
-	@for b in bench/*.py; do $(PY) $$b || exit 1; done
+	@for b in bench/*.py; do [ -e "$$b" ] || { echo "no benchmarks yet"; continue; }; $(PY) $$b || exit 1; done

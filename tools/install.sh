@@ -39,15 +39,17 @@ find_python() {
     return 1
 }
 
-if [ ! -x "${venv}/bin/python" ] || ! python_ok "${venv}/bin/python"; then
+if [ ! -x "${venv}/bin/python" ] || [ ! -x "${venv}/bin/pip" ] || ! python_ok "${venv}/bin/python"; then
     if ! py=$(find_python); then
         echo "ERROR: usm-espnet needs Python >= 3.12 and none was found; install one or run 'PYTHON=/path/to/python3.12 make test'." >&2
         exit 1
     fi
     log "creating ${venv} with ${py}"
-    rm -rf "${venv}"
+    rm -rf "${venv}" "${venv}.tmp"
     mkdir -p "$(dirname "${venv}")"
-    "${py}" -m venv "${venv}"
+    # build beside and rename, so an interrupted or failed creation is never mistaken for a venv
+    "${py}" -m venv "${venv}.tmp" || { echo "ERROR: '${py} -m venv' failed (on Debian/Ubuntu install python3-venv)." >&2; exit 1; }
+    mv "${venv}.tmp" "${venv}"
 fi
 
 if ! "${venv}/bin/uv" --version 2>/dev/null | grep -q " ${uv_version}"; then

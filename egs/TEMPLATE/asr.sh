@@ -40,6 +40,7 @@ asr_tag=                # experiment name (default: from asr_config's file name)
 asr_args=               # extra options for usm_espnet.bin.asr_train
 inference_model=valid.loss.ave.pth  # checkpoint decoded by stage 6
 decode_batch_size=8     # utterances per batch for greedy CTC decoding
+decode_lang_mask=false  # restrict each test utterance's output to its language's tokens (language known)
 inference_args=         # extra options for usm_espnet.bin.asr_inference
 paper=                  # key of the paper's results for RESULTS.md (e.g. fleurs)
 standin=false           # true when data come from the synthetic stand-in (labels RESULTS.md)
@@ -69,7 +70,7 @@ while [ $# -gt 0 ]; do
         *) die "unexpected argument '$1' (options look like --name value; see --help)" ;;
     esac
     name=${name#--}
-    if ! grep -qE "^${name}=" "${BASH_SOURCE[0]}"; then
+    if ! grep -qE "^${name}=[^#]*# " "${BASH_SOURCE[0]}"; then
         die "unknown option --${name} (see --help)"
     fi
     printf -v "${name}" '%s' "${value}"
@@ -80,6 +81,9 @@ while [ $# -gt 0 ]; do
     fi
 done
 
+for v in stage stop_stage nj ngpu; do
+    [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
+done
 [ -n "${asr_config}" ] || die "--asr_config is required"
 [ -f "${asr_config}" ] || die "asr_config ${asr_config} not found"
 [ -z "${asr_tag}" ] && asr_tag=$(basename "${asr_config}" .yaml)
@@ -89,17 +93,35 @@ token_dir=${data_dir}/token_list/${token_type}
 token_list=${token_dir}/tokens.txt
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 
+# The options each stage's output depends on; kept in its .done marker so that a
+# rerun with different options stops instead of silently reusing stale output.
+signature() {
+    case $1 in
+        1) echo "langs=${langs} local_data_opts=${local_data_opts}" ;;
+        2) echo "min_dur=${min_dur} max_dur=${max_dur} lang_token=${lang_token}" ;;
+        3) echo "token_type=${token_type} nbpe=${nbpe} lang_token=${lang_token}" ;;
+        4) echo "asr_config=${asr_config} token_type=${token_type} lang_token=${lang_token}" ;;
+        5) echo "asr_config=${asr_config} asr_args=${asr_args}" ;;
+        6) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args}" ;;
+        *) echo "" ;;
+    esac
+}
 # run_stage N DIR: true when stage N is selected and DIR has no marker (or --force)
 run_stage() {
     local n=$1 dir=$2
     [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ] || return 1
     if [ -f "${dir}/.done.stage${n}" ] && [ "${force}" != true ]; then
+        local was
+        was=$(sed -n 2p "${dir}/.done.stage${n}")
+        if [ "${was}" != "$(signature "${n}")" ]; then
+            die "Stage ${n} was done in ${dir} with other options (${was}); now: $(signature "${n}"). Use --force true to redo it, or other --data_dir/--dump_dir/--exp_dir/--asr_tag."
+        fi
         log "Stage ${n}: already done (${dir}/.done.stage${n}); --force true reruns it"
         return 1
     fi
     return 0
 }
-mark_done() { mkdir -p "$2"; date '+%s' > "$2/.done.stage$1"; }
+mark_done() { mkdir -p "$2"; { date '+%s'; signature "$1"; } > "$2/.done.stage$1"; }
 stage_start=0
 begin() { stage_start=$(date +%s); log "Stage $1: $2"; }
 end_stage() { log "Stage $1 finished in $(( $(date +%s) - stage_start )) s"; mark_done "$1" "$2"; }
@@ -158,10 +180,15 @@ fi
 
 if run_stage 5 "${asr_exp}"; then
     begin 5 "training -> ${asr_exp}"
+    if [ "${force}" = true ] && [ -d "${asr_exp}" ]; then
+        log "--force true: moving the old ${asr_exp} to ${asr_exp}.old"
+        rm -rf "${asr_exp}.old" && mv "${asr_exp}" "${asr_exp}.old"
+    fi
     mkdir -p "${asr_exp}"
+    cp "${asr_config}" "${asr_exp}/train_config.input.yaml"
     ddp_opts=""
     [ "${ngpu}" -gt 1 ] && ddp_opts="--multiprocessing_distributed true"
-    train_cmd="${python} -m usm_espnet.bin.asr_train --config ${asr_config} ${tokenized_opts} \
+    train_cmd="${python} -m usm_espnet.bin.asr_train --config ${asr_exp}/train_config.input.yaml ${tokenized_opts} \
         ${train_data_opts} --normalize global_mvn \
         --normalize_conf stats_file=${stats_dir}/train/feats_stats.npz \
         --train_shape_file ${stats_dir}/train/speech_shape \
@@ -169,13 +196,13 @@ if run_stage 5 "${asr_exp}"; then
         --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${asr_exp} ${asr_args}"
     # A script that resumes (or reruns) this exact training from the recipe directory.
     { echo "#!/usr/bin/env bash"; echo "# Resume training of ${asr_exp} (written by stage 5)"
-      echo "cd $(pwd) && export PYTHONPATH=${PYTHONPATH:-}"; echo "${train_cmd} \"\$@\""; } \
-        > "${asr_exp}/resume.sh"
+      echo "set -euo pipefail"; printf 'cd %q\n' "$(pwd)"
+      printf 'export PYTHONPATH=%q\n' "${PYTHONPATH:-}"
+      echo "${train_cmd} \"\$@\" >> ${asr_exp}/train.log 2>&1"; } > "${asr_exp}/resume.sh"
     chmod +x "${asr_exp}/resume.sh"
-    cp "${asr_config}" "${asr_exp}/train_config.input.yaml"
     log "log: ${asr_exp}/train.log (resume: ${asr_exp}/resume.sh)"
     # shellcheck disable=SC2086
-    ${train_cmd} > "${asr_exp}/train.log" 2>&1 \
+    ${train_cmd} >> "${asr_exp}/train.log" 2>&1 \
         || { grep -v Warning "${asr_exp}/train.log" | tail -20 >&2; die "training failed; see ${asr_exp}/train.log"; }
     grep -E "[0-9]+epoch results:" "${asr_exp}/train.log" | tail -3 >&2 || true
     end_stage 5 "${asr_exp}"
@@ -186,12 +213,14 @@ if run_stage 6 "${asr_exp}"; then
     for s in ${test_sets}; do
         out=${asr_exp}/decode_${s}
         rm -rf "${out}.tmp"
+        mask_opts=""
+        [ "${decode_lang_mask}" = true ] && mask_opts="--utt2lang ${dump_dir}/raw/${s}/utt2lang --lang_token_sets ${token_dir}/lang_token_sets.json"
         # shellcheck disable=SC2086
         ${python} -m usm_espnet.bin.asr_inference --ctc_greedy true \
             --asr_train_config "${asr_exp}/config.yaml" \
             --asr_model_file "${asr_exp}/${inference_model}" \
             --data_path_and_name_and_type "${dump_dir}/raw/${s}/wav.scp,speech,sound" \
-            --batch_size "${decode_batch_size}" --ngpu "${ngpu}" \
+            --batch_size "${decode_batch_size}" --ngpu "${ngpu}" ${mask_opts} \
             --output_dir "${out}.tmp" ${inference_args} > "${out}.log" 2>&1 \
             || { tail -20 "${out}.log" >&2; die "decoding failed; see ${out}.log"; }
         rm -rf "${out}" && mv "${out}.tmp" "${out}" && mv "${out}.log" "${out}/decode.log"
@@ -206,11 +235,12 @@ if run_stage 7 "${asr_exp}"; then
         paper_opt=""
         [ -n "${paper}" ] && paper_opt="--paper ${paper}"
         # shellcheck disable=SC2086
-        ${python} -m usm_espnet.bin.score_asr --ref "${data_dir}/${s}/text" \
-            --hyp "${out}/1best_recog/text" --utt2lang "${data_dir}/${s}/utt2lang" \
+        ${python} -m usm_espnet.bin.score_asr --ref "${dump_dir}/raw/${s}/text" \
+            --hyp "${out}/1best_recog/text" --utt2lang "${dump_dir}/raw/${s}/utt2lang" \
             --strip_tags true --out_dir "${out}/score" ${paper_opt} --standin "${standin}" \
             --title "${corpus} ${s}: ${asr_tag}" \
             --recipe_results "${results_md}" --section_id "asr_${asr_tag}_${s}"
+        cp "${out}/score/RESULTS.md" "${asr_exp}/RESULTS_${s}.md"
     done
     end_stage 7 "${asr_exp}"
 fi

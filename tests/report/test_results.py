@@ -149,7 +149,7 @@ def test_score_asr_bin_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture)
     md = (out_dir / "RESULTS.md").read_text(encoding="utf-8")
     assert "stand-in" in md and "model" in md and "(per_language.png)" in md
     rec = recipe.read_text(encoding="utf-8")
-    assert "<!-- demo_exp start -->" in rec and "../exp/decode/score/per_language.png" in rec
+    assert "<!-- demo_exp start -->" in rec and "(results/demo_exp.png)" in rec
 
     # Missing hypothesis: error by default, scored as empty with --missing empty.
     (tmp_path / "hyp").write_text("u1 hello world\n", encoding="utf-8")

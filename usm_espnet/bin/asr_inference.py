@@ -10,6 +10,7 @@ All of ESPnet's ``asr_inference`` options apply (beam search, CTC weight, LM
 writes the same ``1best_recog/{text,token,token_int}`` layout.
 """
 
+import argparse
 import sys
 
 from usm_espnet.registry import register
@@ -17,16 +18,42 @@ from usm_espnet.registry import register
 register(["espnet2.tasks.asr"])
 
 
+def _wants_greedy(argv) -> bool:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--ctc_greedy", default="false")
+    known, _ = p.parse_known_args(argv)
+    value = known.ctc_greedy.lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise SystemExit(f"ERROR: --ctc_greedy expects true or false, got {known.ctc_greedy!r}")
+    return value in ("true", "1", "yes")
+
+
 def main(cmd=None):
     argv = list(sys.argv[1:] if cmd is None else cmd)
-    if "--ctc_greedy" in argv:
+    if _wants_greedy(argv):
         from usm_espnet.decode.ctc_greedy import main as greedy_main
 
-        return greedy_main(argv)
+        return greedy_main(_drop_flag(argv, "--ctc_greedy"))
+    argv = _drop_flag(argv, "--ctc_greedy")
     from espnet2.bin.asr_inference import main as espnet_main
 
     return espnet_main(argv)
 
 
+def _drop_flag(argv, flag):
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == flag:
+            skip = True
+            continue
+        if a.startswith(flag + "="):
+            continue
+        out.append(a)
+    return out
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,11 +13,12 @@ and each becomes one token. The list starts ``<blank>`` ``<unk>`` and ends with
 """
 
 import argparse
+import json
 import logging
 import os
 import shutil
 import sys
-from typing import List
+from typing import Dict, List
 
 logger = logging.getLogger("make_token_list")
 
@@ -86,11 +87,46 @@ def make_token_list(text: str, out_dir: str, token_type: str = "char", nbpe: int
              add_nonsplit_symbol=[])
     with open(tokens_txt, encoding="utf-8") as f:
         tokens = [t.rstrip("\n") for t in f]
+    if utt2lang:
+        write_lang_token_sets(text, utt2lang, tokens, token_type, bpemodel, nls,
+                              os.path.join(tmp, "lang_token_sets.json"))
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     logger.info("%s: %d tokens (%s%s)", out_dir, len(tokens), token_type,
                 f", {len(langs)} language tokens" if langs else "")
     return tokens
+
+
+def write_lang_token_sets(text: str, utt2lang: str, tokens: List[str], token_type: str,
+                          bpemodel: str, nls: str, out_json: str) -> Dict[str, List[int]]:
+    """Per language, the ids of the tokens its training transcripts use.
+
+    Decoding may restrict the output to these (``--lang_token_sets`` of
+    ``usm_espnet.bin.asr_inference --ctc_greedy true``) when the language of the
+    test utterance is known, as it is on FLEURS, which stops a multilingual model
+    from mixing scripts. ``<blank>``, ``<unk>`` and ``<space>`` are always allowed.
+    """
+    from espnet2.text.build_tokenizer import build_tokenizer
+
+    tok = build_tokenizer(token_type=token_type, bpemodel=bpemodel, non_linguistic_symbols=nls,
+                          space_symbol="<space>")
+    index = {t: i for i, t in enumerate(tokens)}
+    with open(utt2lang, encoding="utf-8") as f:
+        u2l = dict(line.split(maxsplit=1) for line in f if line.strip())
+    sets: Dict[str, set] = {}
+    with open(text, encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split(maxsplit=1)
+            if len(parts) < 2 or parts[0] not in u2l:
+                continue
+            lang = u2l[parts[0]].strip()
+            ids = sets.setdefault(lang, {index[t] for t in ("<blank>", "<unk>", "<space>")
+                                         if t in index})
+            ids.update(index[t] for t in tok.text2tokens(parts[1]) if t in index)
+    out = {lang: sorted(ids) for lang, ids in sorted(sets.items())}
+    with open(out_json, "w", encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=0)
+    return out
 
 
 def main(argv=None) -> int:
@@ -103,7 +139,11 @@ def main(argv=None) -> int:
     p.add_argument("--lang_token", type=_str2bool, default=False)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
-    make_token_list(a.text, a.out_dir, a.token_type, a.nbpe, a.lang_token, a.utt2lang)
+    try:
+        make_token_list(a.text, a.out_dir, a.token_type, a.nbpe, a.lang_token, a.utt2lang)
+    except (ValueError, OSError, RuntimeError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

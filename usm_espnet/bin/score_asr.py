@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -153,7 +154,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         recipe = Path(args.recipe_results)
         section_id = args.section_id or re.sub(r"[^A-Za-z0-9_.:/+-]", "_",
                                                      str(out_dir).strip("/"))
-        image = os.path.relpath(png.resolve(), recipe.resolve().parent)
+        # keep the chart beside the recipe's RESULTS.md (exp/ is not committed)
+        figure = recipe.resolve().parent / "results" / f"{section_id.replace('/', '_')}.png"
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        tmp = figure.with_suffix(".png.tmp")
+        shutil.copyfile(png, tmp)
+        os.replace(tmp, figure)
+        image = os.path.relpath(figure, recipe.resolve().parent)
         update_recipe_results(recipe, section_id,
                               results_markdown(scores, args.title, args.paper,
                                                args.standin, extra, image=image))

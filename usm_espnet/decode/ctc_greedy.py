@@ -7,6 +7,7 @@ fraction of the cost: one encoder pass per batch and no per-token scoring.
 
 import argparse
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
@@ -40,6 +41,36 @@ def greedy_ids(log_probs: torch.Tensor, lengths: torch.Tensor, blank: int = 0) -
     return out
 
 
+def load_lang_masks(lang_token_sets: str, utt2lang: str, vocab_size: int):
+    """-> ({lang: bool mask (V,)}, {utt: lang}) from the stage-3 json and a utt2lang file."""
+    import json
+
+    with open(lang_token_sets, encoding="utf-8") as f:
+        sets = json.load(f)
+    masks = {}
+    for lang, ids in sets.items():
+        m = torch.zeros(vocab_size, dtype=torch.bool)
+        m[torch.tensor(ids, dtype=torch.long)] = True
+        masks[lang] = m
+    u2l = {}
+    with open(utt2lang, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            parts = line.split()
+            if len(parts) != 2:
+                raise ValueError(f"{utt2lang}:{n}: expected 'utt lang', got {line.rstrip()!r}")
+            u2l[parts[0]] = parts[1]
+    unknown = sorted(set(u2l.values()) - set(masks))
+    if unknown:
+        raise ValueError(f"{utt2lang}: languages {unknown} have no token set in {lang_token_sets}")
+    return masks, u2l
+
+
+def _lang_of(u2l, key, utt2lang):
+    if key not in u2l:
+        raise ValueError(f"{utt2lang}: no language for utterance {key!r}")
+    return u2l[key]
+
+
 def _str2bool(v: str) -> bool:
     if v.lower() in ("true", "1", "yes"):
         return True
@@ -50,7 +81,6 @@ def _str2bool(v: str) -> bool:
 
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Batched greedy CTC decoding (ESPnet ASR model)")
-    p.add_argument("--ctc_greedy", type=_str2bool, default=True)
     p.add_argument("--asr_train_config", required=True)
     p.add_argument("--asr_model_file", required=True)
     p.add_argument("--output_dir", required=True)
@@ -60,7 +90,10 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--ngpu", type=int, default=0)
     p.add_argument("--num_workers", type=int, default=0)
-    p.add_argument("--dtype", default="float32")
+    p.add_argument("--utt2lang", default=None, help="utterance -> language (with --lang_token_sets)")
+    p.add_argument("--lang_token_sets", default=None,
+                   help="json {lang: [token ids]} (stage 3): restrict each utterance's output "
+                        "to its language's tokens")
     p.add_argument("--log_level", default="INFO")
     return p
 
@@ -74,6 +107,8 @@ def decode(
     batch_size: int = 8,
     ngpu: int = 0,
     num_workers: int = 0,
+    utt2lang: Optional[str] = None,
+    lang_token_sets: Optional[str] = None,
 ) -> int:
     """Decode every utterance; write ``output_dir/1best_recog/{text,token,token_int}``.
 
@@ -107,6 +142,11 @@ def decode(
         inference=True,
     )
     blank = getattr(model, "blank_id", 0)
+    masks = None
+    if lang_token_sets:
+        if not utt2lang:
+            raise ValueError("--lang_token_sets needs --utt2lang")
+        masks, u2l = load_lang_masks(lang_token_sets, utt2lang, len(token_list))
     results = {}
     start = time.time()
     with torch.no_grad():
@@ -117,6 +157,9 @@ def decode(
             if isinstance(enc, tuple):
                 enc = enc[0]
             logp = model.ctc.log_softmax(enc)
+            if masks is not None:
+                allowed = torch.stack([masks[_lang_of(u2l, k, utt2lang)] for k in keys]).to(device)
+                logp = logp.masked_fill(~allowed[:, None, :], float("-inf"))
             for key, ids in zip(keys, greedy_ids(logp, enc_lens, blank=blank)):
                 tokens = converter.ids2tokens(ids)
                 results[key] = (tokenizer.tokens2text(tokens), tokens, ids)
@@ -138,8 +181,14 @@ def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level,
                         format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s")
-    return decode(
-        args.asr_train_config, args.asr_model_file, args.output_dir,
-        args.data_path_and_name_and_type, args.key_file, args.batch_size, args.ngpu,
-        args.num_workers,
-    )
+    try:
+        decode(
+            args.asr_train_config, args.asr_model_file, args.output_dir,
+            args.data_path_and_name_and_type, args.key_file, args.batch_size, args.ngpu,
+            args.num_workers, args.utt2lang, args.lang_token_sets,
+        )
+    except (ValueError, OSError) as e:
+        logger.error("%s", e)
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    return 0

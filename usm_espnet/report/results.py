@@ -193,6 +193,7 @@ def plot_per_language(scores: Dict[str, LangScore], png_path: PathLike, title: s
     try:
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, format="png")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, png_path)
     except BaseException:
         if os.path.exists(tmp):

@@ -5,3 +5,7 @@ langs=en_us,ru_ru,hi_in
 min_dur=0.1
 decode_batch_size=4
 local_data_opts="--standin_sentences 10 --standin_train_speakers 2 --standin_test_speakers 1 --standin_dir standin/fleurs_debug"
+data_dir=data_debug
+dump_dir=dump_debug
+exp_dir=exp_debug
+results_md=RESULTS_debug.md
