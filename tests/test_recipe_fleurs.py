@@ -44,6 +44,13 @@ def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
     # a rerun skips every finished stage
     r = _run([], tmp_path)
     assert r.stderr.count("already done") == 7, r.stderr[-3000:]
+    # a finished stage rerun with other options stops instead of reusing stale output
+    r = _run(["--stage", "2", "--stop_stage", "2", "--min_dur", "0.5"], tmp_path, check=False)
+    assert r.returncode != 0 and "with other options" in r.stderr
+    # --force true redoes it
+    r = _run(["--stage", "2", "--stop_stage", "2", "--min_dur", "0.5", "--force", "true"],
+             tmp_path)
+    assert "Stage 2 finished" in r.stderr
 
 
 def test_fleurs_recipe_help_and_bad_option():
@@ -52,6 +59,9 @@ def test_fleurs_recipe_help_and_bad_option():
     assert r.returncode == 0 and "Stage" not in r.stderr
     for n in range(1, 8):
         assert f"  {n}  " in r.stdout
-    r = subprocess.run(["./run.sh", "--no_such_option", "1"], cwd=RECIPE, env=env,
-                       capture_output=True, text=True)
-    assert r.returncode != 0 and "unknown option --no_such_option" in r.stderr
+    for bad, msg in ((["--no_such_option", "1"], "unknown option --no_such_option"),
+                     (["--help_message", "x"], "unknown option --help_message"),
+                     (["--stage", "x"], "--stage must be a non-negative integer")):
+        r = subprocess.run(["./run.sh", *bad], cwd=RECIPE, env=env, capture_output=True,
+                           text=True)
+        assert r.returncode != 0 and msg in r.stderr, r.stderr
