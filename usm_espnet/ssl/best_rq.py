@@ -1,0 +1,494 @@
+"""BEST-RQ: BERT-based Speech pre-Training with Random-projection Quantizer.
+
+Everything BEST-RQ needs lives in this file:
+
+* :class:`BestRQConfig` -- the paper defaults, in one place.
+* :class:`RandomProjectionQuantizer` -- frozen random projection(s) + random
+  codebook(s) that turn stacked log-mel frames into discrete labels.
+* :func:`compute_mask` / :func:`apply_mask` -- span masking with noise.
+* :class:`BestRQLoss` -- N softmax heads, cross-entropy on masked frames.
+* :class:`BestRQ` -- ties the above around any ESPnet-style encoder.
+
+USM (arXiv 2303.01037) uses 16 independent quantizers ("multi-softmax");
+the original BEST-RQ (arXiv 2202.01855) uses one (``num_quantizers=1``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Dict, Optional, Protocol, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: Label value written at padded (invalid) frames.
+IGNORE_LABEL = -1
+
+
+@dataclass(frozen=True)
+class BestRQConfig:
+    """BEST-RQ / USM pre-training defaults.
+
+    Args:
+        num_quantizers: Independent quantizers / softmax heads (USM: 16,
+            original BEST-RQ: 1).
+        codebook_size: Entries per random codebook.
+        codebook_dim: Dimension of the projected space / codebook vectors.
+        mask_prob: Per-frame probability that a frame starts a masked span.
+        mask_span_ms: Length of one masked span in milliseconds.
+        noise_std: Standard deviation of the noise that replaces masked frames.
+        frame_shift_ms: Feature frame shift, used to turn ``mask_span_ms``
+            into frames.
+        seed: Seed of the generator that draws projections and codebooks
+            (and the default masking generator).
+    """
+
+    num_quantizers: int = 16
+    codebook_size: int = 8192
+    codebook_dim: int = 16
+    mask_prob: float = 0.01
+    mask_span_ms: float = 400.0
+    noise_std: float = 0.1
+    frame_shift_ms: float = 10.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_int("num_quantizers", self.num_quantizers, 1)
+        _check_int("codebook_size", self.codebook_size, 2)
+        _check_int("codebook_dim", self.codebook_dim, 1)
+        _check_prob(self.mask_prob)
+        if self.noise_std < 0:
+            raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
+        if self.frame_shift_ms <= 0 or self.mask_span_ms <= 0:
+            raise ValueError(
+                "mask_span_ms and frame_shift_ms must be > 0, got "
+                f"{self.mask_span_ms} and {self.frame_shift_ms}"
+            )
+
+    @property
+    def mask_span(self) -> int:
+        """Masked span length in frames (at least 1)."""
+        return max(1, int(round(self.mask_span_ms / self.frame_shift_ms)))
+
+
+def _check_int(name: str, value: int, minimum: int) -> None:
+    """Raise ValueError unless ``value`` is an int >= ``minimum``.
+
+    Args:
+        name: Option name used in the message.
+        value: Value to check.
+        minimum: Smallest allowed value.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_prob(mask_prob: float) -> None:
+    """Raise ValueError unless ``0 <= mask_prob <= 1``.
+
+    Args:
+        mask_prob: Probability to check.
+    """
+    if not 0.0 <= float(mask_prob) <= 1.0:
+        raise ValueError(f"mask_prob must be in [0, 1], got {mask_prob!r}")
+
+
+def _lengths_to_valid(lens: torch.Tensor, T: int) -> torch.Tensor:
+    """Boolean (B, T) tensor, True where ``t < lens[b]``.
+
+    Args:
+        lens: (B,) lengths.
+        T: Time dimension.
+    """
+    return torch.arange(T, device=lens.device)[None, :] < lens[:, None]
+
+
+def stack_frames(
+    feats: torch.Tensor, lens: torch.Tensor, stack: int
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Stack ``stack`` consecutive frames into one, dropping the remainder.
+
+    Args:
+        feats: (B, T, F) features.
+        lens: (B,) valid lengths in frames.
+        stack: Frames per stacked frame (the encoder's subsampling factor).
+
+    Returns:
+        (B, T // stack, F * stack) stacked features and (B,) lengths
+        ``lens // stack`` (a trailing partial group is dropped).
+    """
+    _check_int("stack", stack, 1)
+    B, T, Fd = feats.shape
+    Ts = T // stack
+    out = feats[:, : Ts * stack].reshape(B, Ts, Fd * stack)
+    return out, torch.div(lens, stack, rounding_mode="floor")
+
+
+class RandomProjectionQuantizer(nn.Module):
+    """Frozen random-projection quantizer(s) producing BEST-RQ targets.
+
+    Each stacked frame is normalised (layer-norm without affine parameters),
+    projected by N independent Xavier-initialised matrices to
+    ``codebook_dim``, L2-normalised, and assigned the index of the most
+    cosine-similar vector of the corresponding random, L2-normalised codebook.
+
+    Projections and codebooks are persistent buffers: they are drawn once at
+    construction from a ``torch.Generator`` seeded with ``seed`` and saved in
+    the state_dict; ``load_state_dict`` restores them exactly.
+
+    Args:
+        feature_dim: Feature dimension F of one input frame.
+        stack: Frames stacked per label (the encoder's subsampling factor).
+        num_quantizers: Number N of independent quantizers.
+        codebook_size: Entries per codebook.
+        codebook_dim: Projected / codebook dimension.
+        seed: Generator seed for projections and codebooks.
+    """
+
+    projections: torch.Tensor
+    codebooks: torch.Tensor
+
+    def __init__(
+        self,
+        feature_dim: int,
+        stack: int,
+        num_quantizers: int = BestRQConfig.num_quantizers,
+        codebook_size: int = BestRQConfig.codebook_size,
+        codebook_dim: int = BestRQConfig.codebook_dim,
+        seed: int = BestRQConfig.seed,
+    ) -> None:
+        super().__init__()
+        _check_int("feature_dim", feature_dim, 1)
+        _check_int("stack", stack, 1)
+        _check_int("num_quantizers", num_quantizers, 1)
+        _check_int("codebook_size", codebook_size, 2)
+        _check_int("codebook_dim", codebook_dim, 1)
+        self.feature_dim = feature_dim
+        self.stack = stack
+        self.num_quantizers = num_quantizers
+        self.codebook_size = codebook_size
+        self.codebook_dim = codebook_dim
+        in_dim = feature_dim * stack
+        self.input_dim = in_dim
+
+        gen = torch.Generator().manual_seed(int(seed))
+        # Xavier-uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)).
+        bound = math.sqrt(6.0 / (in_dim + codebook_dim))
+        proj = (
+            torch.rand(num_quantizers, in_dim, codebook_dim, generator=gen) * 2 - 1
+        ) * bound
+        codebooks = F.normalize(
+            torch.randn(num_quantizers, codebook_size, codebook_dim, generator=gen),
+            dim=-1,
+        )
+        self.register_buffer("projections", proj, persistent=True)
+        self.register_buffer("codebooks", codebooks, persistent=True)
+
+    def extra_repr(self) -> str:
+        """Short description for ``print(module)``."""
+        return (
+            f"input_dim={self.input_dim}, stack={self.stack}, "
+            f"num_quantizers={self.num_quantizers}, "
+            f"codebook_size={self.codebook_size}, codebook_dim={self.codebook_dim}"
+        )
+
+    @torch.no_grad()
+    def forward(
+        self, feats: torch.Tensor, feat_lens: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Compute labels for (unmasked) features.
+
+        Args:
+            feats: (B, T, F) features.
+            feat_lens: (B,) valid lengths.
+
+        Returns:
+            labels: (B, T // stack, N) long; ``IGNORE_LABEL`` (-1) at padding.
+            label_lens: (B,) ``feat_lens // stack``.
+        """
+        if feats.size(-1) != self.feature_dim:
+            raise ValueError(
+                f"expected feature dim {self.feature_dim}, got {feats.size(-1)}"
+            )
+        x, label_lens = stack_frames(feats.detach(), feat_lens, self.stack)
+        x = F.layer_norm(x.float(), (self.input_dim,))
+        proj = torch.einsum("btd,ndc->btnc", x, self.projections.float())
+        proj = F.normalize(proj, dim=-1)
+        sims = torch.einsum("btnc,nkc->btnk", proj, self.codebooks.float())
+        labels = sims.argmax(dim=-1)
+        valid = _lengths_to_valid(label_lens, labels.size(1))
+        labels = labels.masked_fill(~valid[..., None], IGNORE_LABEL)
+        return labels, label_lens
+
+
+def compute_mask(
+    feat_lens: torch.Tensor,
+    T: int,
+    mask_prob: float,
+    span: int,
+    generator: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    """Draw BEST-RQ span masks.
+
+    Each valid frame independently starts a span of ``span`` frames with
+    probability ``mask_prob``; spans may overlap and are clipped to the valid
+    length; padding is never masked. An utterance of length ``>= span`` that
+    drew no start gets exactly one span at a uniformly random position so that
+    every such utterance has a masked frame (utterances shorter than ``span``
+    may stay unmasked). Far from the edges a frame is masked with probability
+    ``1 - (1 - mask_prob) ** span``.
+
+    Args:
+        feat_lens: (B,) valid lengths.
+        T: Padded time dimension.
+        mask_prob: Probability that a frame starts a span, in [0, 1].
+        span: Span length in frames (>= 1).
+        generator: Optional CPU generator for reproducibility.
+
+    Returns:
+        (B, T) bool mask on ``feat_lens.device``.
+    """
+    _check_prob(mask_prob)
+    _check_int("span", span, 1)
+    lens = feat_lens.detach().to("cpu").long()
+    B = lens.size(0)
+    valid = _lengths_to_valid(lens, T)
+    starts = (torch.rand(B, T, generator=generator) < mask_prob) & valid
+    # Force one span where needed.
+    need = (~starts.any(dim=1)) & (lens >= span)
+    if need.any():
+        u = torch.rand(B, generator=generator)
+        pos = (u * (lens - span + 1).clamp(min=1).float()).long()
+        pos = torch.minimum(pos, (lens - span).clamp(min=0))
+        rows = need.nonzero(as_tuple=True)[0]
+        starts[rows, pos[rows]] = True
+    # Frame t is masked iff a start lies in [t - span + 1, t].
+    c = torch.cumsum(starts.long(), dim=1)
+    shifted = torch.zeros_like(c)
+    if span < T:
+        shifted[:, span:] = c[:, :-span]
+    mask = ((c - shifted) > 0) & valid
+    return mask.to(feat_lens.device)
+
+
+def apply_mask(
+    feats: torch.Tensor,
+    mask: torch.Tensor,
+    noise_std: float = BestRQConfig.noise_std,
+    generator: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    """Replace masked frames by N(0, noise_std^2) noise.
+
+    Args:
+        feats: (B, T, F) features.
+        mask: (B, T) bool mask.
+        noise_std: Noise standard deviation.
+        generator: Optional CPU generator for reproducibility.
+
+    Returns:
+        (B, T, F) features; unmasked frames are unchanged.
+    """
+    noise = torch.randn(feats.shape, generator=generator, dtype=torch.float32)
+    noise = (noise * noise_std).to(device=feats.device, dtype=feats.dtype)
+    return torch.where(mask[..., None].to(feats.device), noise, feats)
+
+
+def mask_to_encoder_rate(mask: torch.Tensor, stack: int) -> torch.Tensor:
+    """Reduce a feature-rate mask to the encoder (label) rate.
+
+    A stacked frame is masked if any of its ``stack`` frames is masked; a
+    trailing partial group is dropped (as in :func:`stack_frames`).
+
+    Args:
+        mask: (B, T) bool mask.
+        stack: Subsampling factor.
+
+    Returns:
+        (B, T // stack) bool mask.
+    """
+    _check_int("stack", stack, 1)
+    B, T = mask.shape
+    Ts = T // stack
+    return mask[:, : Ts * stack].reshape(B, Ts, stack).any(dim=-1)
+
+
+class BestRQLoss(nn.Module):
+    """N linear softmax heads with cross-entropy on masked frames.
+
+    If the encoder output length differs from the label / mask length (e.g.
+    convolutional subsampling drops one or two edge frames), all three are
+    truncated to the shortest length before the loss is computed.
+
+    Args:
+        encoder_dim: Encoder output dimension D.
+        num_quantizers: Number of heads N (one per quantizer).
+        codebook_size: Classes per head.
+    """
+
+    def __init__(
+        self,
+        encoder_dim: int,
+        num_quantizers: int = BestRQConfig.num_quantizers,
+        codebook_size: int = BestRQConfig.codebook_size,
+    ) -> None:
+        super().__init__()
+        _check_int("encoder_dim", encoder_dim, 1)
+        _check_int("num_quantizers", num_quantizers, 1)
+        _check_int("codebook_size", codebook_size, 2)
+        self.num_quantizers = num_quantizers
+        self.codebook_size = codebook_size
+        self.heads = nn.ModuleList(
+            nn.Linear(encoder_dim, codebook_size) for _ in range(num_quantizers)
+        )
+
+    def forward(
+        self,
+        enc_out: torch.Tensor,
+        enc_lens: torch.Tensor,
+        labels: torch.Tensor,
+        frame_mask: torch.Tensor,
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Compute the masked-prediction loss.
+
+        Args:
+            enc_out: (B, T', D) encoder output.
+            enc_lens: (B,) encoder output lengths.
+            labels: (B, T', N) quantizer labels (-1 at padding).
+            frame_mask: (B, T') bool mask at the encoder rate.
+
+        Returns:
+            loss: scalar, cross-entropy at masked frames averaged over heads.
+            stats: detached ``loss``, ``acc_head{i}``, ``acc``,
+            ``codebook_perplexity`` and ``masked_fraction``.
+        """
+        if labels.size(-1) != self.num_quantizers:
+            raise ValueError(
+                f"expected {self.num_quantizers} label streams, got {labels.size(-1)}"
+            )
+        T = min(enc_out.size(1), labels.size(1), frame_mask.size(1))
+        enc_out, labels, frame_mask = enc_out[:, :T], labels[:, :T], frame_mask[:, :T]
+        valid = _lengths_to_valid(enc_lens.to(enc_out.device), T)
+        valid = valid & (labels >= 0).all(dim=-1)
+        sel = valid & frame_mask.to(valid.device)
+        n_sel = int(sel.sum())
+
+        stats: Dict[str, torch.Tensor] = {}
+        if n_sel == 0:
+            loss = enc_out.sum() * 0.0
+            accs = [torch.zeros((), device=enc_out.device)] * self.num_quantizers
+            for head in self.heads:
+                loss = loss + sum(p.sum() for p in head.parameters()) * 0.0
+        else:
+            h = enc_out[sel]
+            tgt = labels[sel]
+            losses, accs = [], []
+            for i, head in enumerate(self.heads):
+                logits = head(h)
+                losses.append(F.cross_entropy(logits.float(), tgt[:, i]))
+                accs.append((logits.argmax(-1) == tgt[:, i]).float().mean())
+            loss = torch.stack(losses).mean()
+
+        for i, a in enumerate(accs):
+            stats[f"acc_head{i}"] = a.detach()
+        stats["acc"] = torch.stack([a.detach() for a in accs]).mean()
+        stats["codebook_perplexity"] = self._perplexity(labels[valid])
+        n_valid = max(int(valid.sum()), 1)
+        stats["masked_fraction"] = torch.tensor(n_sel / n_valid)
+        stats["loss"] = loss.detach()
+        return loss, stats
+
+    def _perplexity(self, labels: torch.Tensor) -> torch.Tensor:
+        """exp(entropy) of the label distribution, averaged over quantizers.
+
+        Args:
+            labels: (M, N) labels at valid frames.
+        """
+        if labels.numel() == 0:
+            return torch.zeros(())
+        ppl = []
+        for i in range(labels.size(-1)):
+            counts = torch.bincount(labels[:, i], minlength=self.codebook_size).float()
+            p = counts / counts.sum()
+            ent = -(p[p > 0] * p[p > 0].log()).sum()
+            ppl.append(ent.exp())
+        return torch.stack(ppl).mean().detach()
+
+
+class EncoderLike(Protocol):
+    """The ESPnet encoder interface BEST-RQ needs."""
+
+    def __call__(
+        self, xs: torch.Tensor, lens: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]: ...
+
+    def output_size(self) -> int: ...
+
+
+class BestRQ(nn.Module):
+    """BEST-RQ pre-training around an ESPnet-style encoder.
+
+    Labels come from the unmasked features; masked frames are replaced by
+    noise before the encoder; the loss is computed at masked encoder frames.
+
+    Args:
+        encoder: Module with ``forward(xs, lens) -> (out, out_lens, _)`` and
+            ``output_size()``.
+        feature_dim: Input feature dimension F.
+        stack: The encoder's subsampling factor (frames per output frame).
+        config: Hyper-parameters (defaults: the paper's).
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        feature_dim: int,
+        stack: int,
+        config: BestRQConfig = BestRQConfig(),
+    ) -> None:
+        super().__init__()
+        _check_int("stack", stack, 1)
+        self.config = config
+        self.stack = stack
+        self.encoder = encoder
+        self.quantizer = RandomProjectionQuantizer(
+            feature_dim,
+            stack,
+            num_quantizers=config.num_quantizers,
+            codebook_size=config.codebook_size,
+            codebook_dim=config.codebook_dim,
+            seed=config.seed,
+        )
+        self.loss_fn = BestRQLoss(
+            encoder.output_size(), config.num_quantizers, config.codebook_size
+        )
+        # Masking RNG: not part of the state_dict; seeded for reproducibility.
+        self._mask_generator = torch.Generator().manual_seed(config.seed + 1)
+
+    def forward(
+        self,
+        feats: torch.Tensor,
+        feat_lens: torch.Tensor,
+        generator: Optional[torch.Generator] = None,
+    ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """Run one BEST-RQ step.
+
+        Args:
+            feats: (B, T, F) features.
+            feat_lens: (B,) valid lengths.
+            generator: Optional CPU generator for masks and noise (defaults to
+                the module's own seeded generator).
+
+        Returns:
+            loss and stats (see :meth:`BestRQLoss.forward`).
+        """
+        gen = self._mask_generator if generator is None else generator
+        labels, _ = self.quantizer(feats, feat_lens)
+        mask = compute_mask(
+            feat_lens, feats.size(1), self.config.mask_prob, self.config.mask_span, gen
+        )
+        masked = apply_mask(feats, mask, self.config.noise_std, gen)
+        enc_out, enc_lens, _ = self.encoder(masked, feat_lens)
+        enc_mask = mask_to_encoder_rate(mask, self.stack)
+        return self.loss_fn(enc_out, enc_lens, labels, enc_mask)
