@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from usm_espnet.registry import register
+from usm_espnet.utils import str2bool
 
 register(["espnet2.tasks.asr"])
 
@@ -22,10 +23,10 @@ def _wants_greedy(argv) -> bool:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--ctc_greedy", default="false")
     known, _ = p.parse_known_args(argv)
-    value = known.ctc_greedy.lower()
-    if value not in ("true", "false", "1", "0", "yes", "no"):
-        raise SystemExit(f"ERROR: --ctc_greedy expects true or false, got {known.ctc_greedy!r}")
-    return value in ("true", "1", "yes")
+    try:
+        return str2bool(known.ctc_greedy)
+    except argparse.ArgumentTypeError as e:
+        raise SystemExit(f"ERROR: --ctc_greedy: {e}") from None
 
 
 def main(cmd=None):

@@ -18,16 +18,10 @@ from multiprocessing import Pool
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from usm_espnet.utils import str2bool
+
 logger = logging.getLogger("format_data")
 SR = 16000
-
-
-def _str2bool(v: str) -> bool:
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {v!r}")
 
 
 def _plain_path(spec: str) -> Optional[str]:
@@ -151,7 +145,7 @@ def main(argv=None) -> int:
     p.add_argument("--out_dir", required=True)
     p.add_argument("--min_dur", type=float, default=0.3)
     p.add_argument("--max_dur", type=float, default=20.0)
-    p.add_argument("--lang_token", type=_str2bool, default=False)
+    p.add_argument("--lang_token", type=str2bool, default=False)
     p.add_argument("--nj", type=int, default=2)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")

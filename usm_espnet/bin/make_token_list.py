@@ -20,15 +20,9 @@ import shutil
 import sys
 from typing import Dict, List
 
+from usm_espnet.utils import str2bool
+
 logger = logging.getLogger("make_token_list")
-
-
-def _str2bool(v: str) -> bool:
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {v!r}")
 
 
 def make_token_list(text: str, out_dir: str, token_type: str = "char", nbpe: int = 4000,
@@ -136,7 +130,7 @@ def main(argv=None) -> int:
     p.add_argument("--out_dir", required=True)
     p.add_argument("--token_type", default="char", choices=["char", "bpe"])
     p.add_argument("--nbpe", type=int, default=4000)
-    p.add_argument("--lang_token", type=_str2bool, default=False)
+    p.add_argument("--lang_token", type=str2bool, default=False)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     try:

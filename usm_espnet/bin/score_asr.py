@@ -17,35 +17,15 @@ import logging
 import os
 import re
 import shlex
-import shutil
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
 from usm_espnet.report.results import (PAPER_RESULTS, plot_per_language, print_table,
                                        results_markdown, update_recipe_results)
-from usm_espnet.scoring.asr import (atomic_write_text, read_trn, read_utt2lang,
+from usm_espnet.scoring.asr import (read_trn, read_utt2lang,
                                     score_asr, write_scores)
-
-
-def str2bool(value: str) -> bool:
-    """Parse a boolean command-line value.
-
-    Args:
-        value: ``true/false``, ``yes/no``, ``1/0`` (case-insensitive).
-
-    Returns:
-        The boolean.
-
-    Raises:
-        argparse.ArgumentTypeError: Anything else.
-    """
-    v = value.strip().lower()
-    if v in ("true", "yes", "1", "y"):
-        return True
-    if v in ("false", "no", "0", "n"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+from usm_espnet.utils import atomic_write_bytes, atomic_write_text, str2bool
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -157,9 +137,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # keep the chart beside the recipe's RESULTS.md (exp/ is not committed)
         figure = recipe.resolve().parent / "results" / f"{section_id.replace('/', '_')}.png"
         figure.parent.mkdir(parents=True, exist_ok=True)
-        tmp = figure.with_suffix(".png.tmp")
-        shutil.copyfile(png, tmp)
-        os.replace(tmp, figure)
+        atomic_write_bytes(figure, png.read_bytes())
         image = os.path.relpath(figure, recipe.resolve().parent)
         update_recipe_results(recipe, section_id,
                               results_markdown(scores, args.title, args.paper,

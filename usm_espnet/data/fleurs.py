@@ -62,6 +62,7 @@ from usm_espnet.data.kaldi import (
     write_datadir,
 )
 from usm_espnet.data.languages import FLEURS_LANGUAGES, UnknownLanguageError
+from usm_espnet.utils import atomic_write_text
 
 __all__ = [
     "FLEURS_COLUMNS",
@@ -266,12 +267,7 @@ def write_fleurs_tsv(path: PathLike, rows: Iterable[FleursRow]) -> None:
         path: Destination.
         rows: Rows to write, in order.
     """
-    path = os.fspath(path)
-    lines = [r.to_line() + "\n" for r in rows]
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        f.writelines(lines)
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(r.to_line() + "\n" for r in rows))
 
 
 # ---------------------------------------------------------------------- archives

@@ -902,21 +902,6 @@ def _sentences(langs: Sequence[str], counts: Dict[str, int], seed: int,
     return out
 
 
-def _write_datadir_fallback(path: str, tables: Dict[str, Dict[str, str]]) -> None:
-    os.makedirs(path, exist_ok=True)
-    spk2utt: Dict[str, List[str]] = {}
-    for utt, spk in sorted(tables["utt2spk"].items()):
-        spk2utt.setdefault(spk, []).append(utt)
-    files = dict(tables)
-    files["spk2utt"] = {spk: " ".join(u) for spk, u in spk2utt.items()}
-    for name, table in files.items():
-        tmp = os.path.join(path, f".{name}.tmp{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as f:
-            for key in sorted(table):
-                f.write(f"{key} {table[key]}\n")
-        os.replace(tmp, os.path.join(path, name))
-
-
 def synth_datadir(out_dir: str, langs: Sequence[str], num_utts: int, num_speakers: int = 4,
                   seed: int = 0, snr_db: Optional[float] = None, nj: int = 2,
                   text_file: Optional[str] = None, progress: bool = True) -> SynthStats:
@@ -979,32 +964,25 @@ def synth_datadir(out_dir: str, langs: Sequence[str], num_utts: int, num_speaker
 
     stats = synthesize_many(items, nj=nj, progress=progress)
     done = sorted(stats.utt2dur)
-    tables = {
-        "wav.scp": {u: os.path.join(wav_dir, u + ".wav") for u in done},
-        "text": {u: meta[u][0] for u in done},
-        "utt2spk": {u: meta[u][1] for u in done},
-        "utt2lang": {u: meta[u][2] for u in done},
-        "utt2dur": {u: f"{stats.utt2dur[u]:.3f}" for u in done},
-    }
     if not done:
         logger.error("no utterance could be synthesised; %s not written", out_dir)
         return stats
+    from usm_espnet.data.kaldi import DataDir, write_datadir
+
+    data = DataDir(
+        wav_scp={u: os.path.join(wav_dir, u + ".wav") for u in done},
+        text={u: meta[u][0] for u in done},
+        utt2spk={u: meta[u][1] for u in done},
+        utt2lang={u: meta[u][2] for u in done},
+        utt2dur={u: stats.utt2dur[u] for u in done},
+    )
+    # write_datadir swaps in a whole new directory: keep wav/ aside meanwhile.
+    parent, name = os.path.split(out_dir)
+    stash = os.path.join(parent, f".{name}.wav-{os.getpid()}-{time.time_ns()}")
+    os.rename(wav_dir, stash)
     try:
-        from usm_espnet.data.kaldi import DataDir, write_datadir
-    except ImportError:
-        _write_datadir_fallback(out_dir, tables)
-    else:
-        # write_datadir swaps in a whole new directory: keep wav/ aside meanwhile.
-        parent, name = os.path.split(out_dir)
-        stash = os.path.join(parent, f".{name}.wav-{os.getpid()}-{time.time_ns()}")
-        os.rename(wav_dir, stash)
-        try:
-            write_datadir(out_dir, DataDir(
-                wav_scp=tables["wav.scp"], text=tables["text"], utt2spk=tables["utt2spk"],
-                utt2lang=tables["utt2lang"],
-                utt2dur={u: stats.utt2dur[u] for u in done},
-            ))
-        finally:
-            os.makedirs(out_dir, exist_ok=True)
-            os.rename(stash, wav_dir)
+        write_datadir(out_dir, data)
+    finally:
+        os.makedirs(out_dir, exist_ok=True)
+        os.rename(stash, wav_dir)
     return stats

@@ -14,6 +14,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from usm_espnet.utils import atomic_write_text
+
 logger = logging.getLogger(__name__)
 
 
@@ -69,14 +71,6 @@ def _lang_of(u2l, key, utt2lang):
     if key not in u2l:
         raise ValueError(f"{utt2lang}: no language for utterance {key!r}")
     return u2l[key]
-
-
-def _str2bool(v: str) -> bool:
-    if v.lower() in ("true", "1", "yes"):
-        return True
-    if v.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true/false, got {v!r}")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -164,15 +158,11 @@ def decode(
                 tokens = converter.ids2tokens(ids)
                 results[key] = (tokenizer.tokens2text(tokens), tokens, ids)
     out = Path(output_dir) / "1best_recog"
-    out.mkdir(parents=True, exist_ok=True)
-    for name, idx, fmt in (("text", 0, str), ("token", 1, " ".join), ("token_int", 2, None)):
-        tmp = out / f".{name}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            for key in sorted(results):
-                v = results[key][idx]
-                v = " ".join(map(str, v)) if name == "token_int" else fmt(v)
-                f.write(f"{key} {v}".rstrip() + "\n")
-        tmp.replace(out / name)
+    keys = sorted(results)
+    for name, fmt in (("text", lambda r: r[0]), ("token", lambda r: " ".join(r[1])),
+                      ("token_int", lambda r: " ".join(map(str, r[2])))):
+        atomic_write_text(out / name,
+                          "".join(f"{k} {fmt(results[k])}".rstrip() + "\n" for k in keys))
     logger.info("decoded %d utterances in %.1f s", len(results), time.time() - start)
     return len(results)
 

@@ -6,14 +6,15 @@ the two are not measured on the same data.
 """
 
 import contextlib
+import io
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Union
 
 from usm_espnet.data.languages import FLEURS_LANGUAGES
-from usm_espnet.scoring.asr import LangScore, atomic_write_text, average, pooled
+from usm_espnet.scoring.asr import LangScore, average, pooled
+from usm_espnet.utils import atomic_write_bytes, atomic_write_text
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -186,19 +187,9 @@ def plot_per_language(scores: Dict[str, LangScore], png_path: PathLike, title: s
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
 
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{png_path.name}.", suffix=".tmp",
-                               dir=png_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, png_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    atomic_write_bytes(png_path, buf.getvalue())
 
 
 _SECTION_ID = re.compile(r"^[A-Za-z0-9_.:/+-]+$")

@@ -23,7 +23,6 @@ Alignment counts come from ``jiwer.process_words`` and
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple, Union
@@ -31,6 +30,8 @@ from typing import Dict, Iterable, List, Optional, Tuple, Union
 import jiwer
 
 from usm_espnet.scoring.normalize import cer_string, normalize_text, tokenize_words
+
+from usm_espnet.utils import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -445,27 +446,6 @@ def load_scores(path: PathLike) -> Dict[str, LangScore]:
             counts.append(ErrorCounts(**d))
         out[lang] = LangScore(lang=lang, wer=counts[0], cer=counts[1])
     return out
-
-
-def atomic_write_text(path: PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temporary file + rename).
-
-    Args:
-        path: Destination file; its directory is created if needed.
-        text: Content (written as UTF-8).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _tsv_field(text: str) -> str:

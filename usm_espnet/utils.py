@@ -1,0 +1,61 @@
+"""Small helpers shared across usm-espnet: command-line booleans, atomic file writes."""
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+from typing import Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def str2bool(value: str) -> bool:
+    """Parse a boolean command-line value (``type=`` of an argparse option).
+
+    Args:
+        value: ``true/false``, ``yes/no`` or ``1/0`` (case-insensitive).
+
+    Returns:
+        The boolean.
+
+    Raises:
+        argparse.ArgumentTypeError: Anything else.
+    """
+    v = value.lower()
+    if v in ("true", "yes", "1"):
+        return True
+    if v in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file beside it + rename).
+
+    Args:
+        path: Destination file; its directory is created if needed. The file is
+            left world-readable (0644), as an ordinary ``open(..., "w")`` would.
+        data: Content.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically.
+
+    Args:
+        path: Destination file; its directory is created if needed.
+        text: Content.
+    """
+    atomic_write_bytes(path, text.encode("utf-8"))
