@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Union
@@ -59,3 +60,33 @@ def atomic_write_text(path: PathLike, text: str) -> None:
         text: Content.
     """
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def replace_dir(new: PathLike, target: PathLike) -> None:
+    """Rename directory ``new`` to ``target``, replacing whatever is at ``target``.
+
+    An existing directory is first renamed aside (in the same parent) and removed
+    only once ``new`` is in place; if that rename fails, it is put back. A file or
+    link at ``target`` is replaced atomically.
+
+    Args:
+        new: A complete directory, on the same filesystem as ``target``.
+        target: Destination path.
+    """
+    new, target = os.fspath(new), os.fspath(target)
+    if not os.path.lexists(target):
+        os.rename(new, target)
+        return
+    if not os.path.isdir(target) or os.path.islink(target):
+        os.replace(new, target)
+        return
+    parent, name = os.path.split(os.path.abspath(target))
+    backup = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+    os.rmdir(backup)
+    os.rename(target, backup)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(backup, target)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)

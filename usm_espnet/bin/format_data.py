@@ -12,13 +12,12 @@ logged skip. The output data dir gets ``utt2num_samples`` (ESPnet's shape file).
 import argparse
 import logging
 import os
-import shutil
 import sys
 from multiprocessing import Pool
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from usm_espnet.utils import str2bool
+from usm_espnet.utils import replace_dir, str2bool
 
 logger = logging.getLogger("format_data")
 SR = 16000
@@ -129,9 +128,7 @@ def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float 
     with open(os.path.join(tmp, "utt2num_samples"), "w", encoding="utf-8") as f:
         for u in ids:
             f.write(f"{u} {keep[u][1]}\n")
-    if os.path.exists(out_dir):
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
+    replace_dir(tmp, out_dir)
     hours = sum(n for _, n in keep.values()) / SR / 3600
     logger.info("%s -> %s: kept %d (%.2f h), too short %d, too long %d, bad audio %d",
                 in_dir, out_dir, counts["kept"], hours, counts["too_short"],

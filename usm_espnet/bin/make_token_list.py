@@ -20,7 +20,7 @@ import shutil
 import sys
 from typing import Dict, List
 
-from usm_espnet.utils import str2bool
+from usm_espnet.utils import replace_dir, str2bool
 
 logger = logging.getLogger("make_token_list")
 
@@ -84,8 +84,7 @@ def make_token_list(text: str, out_dir: str, token_type: str = "char", nbpe: int
     if utt2lang:
         write_lang_token_sets(text, utt2lang, tokens, token_type, bpemodel, nls,
                               os.path.join(tmp, "lang_token_sets.json"))
-    shutil.rmtree(out_dir, ignore_errors=True)
-    os.replace(tmp, out_dir)
+    replace_dir(tmp, out_dir)
     logger.info("%s: %d tokens (%s%s)", out_dir, len(tokens), token_type,
                 f", {len(langs)} language tokens" if langs else "")
     return tokens

@@ -62,7 +62,7 @@ from usm_espnet.data.kaldi import (
     write_datadir,
 )
 from usm_espnet.data.languages import FLEURS_LANGUAGES, UnknownLanguageError
-from usm_espnet.utils import atomic_write_text
+from usm_espnet.utils import atomic_write_text, replace_dir
 
 __all__ = [
     "FLEURS_COLUMNS",
@@ -273,23 +273,6 @@ def write_fleurs_tsv(path: PathLike, rows: Iterable[FleursRow]) -> None:
 # ---------------------------------------------------------------------- archives
 
 
-def _swap_dir(new: str, target: str) -> None:
-    """Rename directory ``new`` to ``target``, replacing an existing ``target``."""
-    if not os.path.lexists(target):
-        os.rename(new, target)
-        return
-    parent, name = os.path.split(target)
-    backup = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-    os.rmdir(backup)
-    os.rename(target, backup)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(backup, target)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
-
-
 def _archive_stamp(archive: str) -> Dict[str, object]:
     st = os.stat(archive)
     return {"archive": os.path.abspath(archive), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
@@ -366,7 +349,7 @@ def extract_split_archive(archive: PathLike, dest: PathLike) -> str:
                 f"{archive}: cannot read archive: {type(e).__name__}: {e}") from None
         with open(os.path.join(out, DONE_MARKER), "w", encoding="utf-8") as f:
             json.dump(stamp, f)
-        _swap_dir(out, final)
+        replace_dir(out, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
@@ -491,7 +474,7 @@ def _write_split_dir(target: str, data: DataDir, extras: Dict[str, Dict[str, str
             validate_datadir(staged)
         except DataDirError as e:
             raise DataDirError(str(e).replace(staged, target)) from None
-        _swap_dir(staged, target)
+        replace_dir(staged, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -1080,7 +1063,7 @@ def make_standin_fleurs(
         )
         with open(os.path.join(build, DONE_MARKER), "w", encoding="utf-8") as f:
             json.dump({"hash": digest, "params": params, "stats": asdict(stats)}, f, indent=1)
-        _swap_dir(build, out_root)
+        replace_dir(build, out_root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     logger.info("%s: stand-in FLEURS built in %.1f s (%d languages, %.3f h transcribed)",

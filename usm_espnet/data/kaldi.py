@@ -34,7 +34,6 @@ import struct
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import (
     Any,
     Callable,
@@ -48,6 +47,8 @@ from typing import (
 )
 
 import numpy as np
+
+from usm_espnet.utils import replace_dir
 
 __all__ = [
     "AudioError",
@@ -649,29 +650,13 @@ def write_datadir(path: PathLike, data: DataDir, overwrite: bool = True) -> None
             validate_datadir(tmp, require_text=bool(data.text))
         except DataDirError as e:
             raise DataDirError(str(e).replace(tmp, shown)) from None
-        _swap_into_place(tmp, target, name, parent)
+        replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_dir(parent)
 
 
-def _swap_into_place(tmp: str, target: str, name: str, parent: str) -> None:
-    if not os.path.lexists(target):
-        os.rename(tmp, target)
-        return
-    if not os.path.isdir(target) or os.path.islink(target):
-        os.replace(tmp, target)  # a file or link is replaced atomically
-        return
-    backup = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
-    os.rmdir(backup)
-    os.rename(target, backup)
-    try:
-        os.rename(tmp, target)
-    except BaseException:
-        os.rename(backup, target)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------ audio
