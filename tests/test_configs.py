@@ -1,9 +1,16 @@
-"""Every training yaml under conf/ and egs/*/*/conf/ is dry-run: built, one batch."""
+"""Every training yaml under conf/ and egs/*/*/conf/ is checked.
 
+Small models are dry-run (built, one batch forward and backward); models too big
+for a CPU test (the paper's 0.6B and 2B encoders) are built on the meta device
+and their parameter counts checked against the size in their file name.
+"""
+
+import re
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from usm_espnet.registry import register
 
@@ -12,25 +19,54 @@ CONFIGS = sorted(
     p for p in list(ROOT.glob("conf/**/*.yaml")) + list(ROOT.glob("egs/*/*/conf/**/*.yaml"))
     if "presets" not in p.parts
 )
+#: Encoders above this many parameters are not run on CPU in tests.
+DRY_RUN_MAX_PARAMS = 50e6
 
 
-def _asr_configs():
-    import yaml
+def _cfg(p):
+    return yaml.safe_load(p.read_text())
 
-    out = []
-    for p in CONFIGS:
-        cfg = yaml.safe_load(p.read_text())
-        if isinstance(cfg, dict) and "encoder" in cfg and cfg.get("task", "asr") == "asr":
-            out.append(p)
-    return out
+
+def _is_ssl(cfg):
+    return "num_quantizers" in (cfg.get("model_conf") or {})
+
+
+def _configs(ssl):
+    return [p for p in CONFIGS
+            if isinstance(_cfg(p), dict) and "encoder" in _cfg(p) and _is_ssl(_cfg(p)) == ssl]
+
+
+def _encoder_params(cfg):
+    register(["espnet2.tasks.asr"])
+    from espnet2.tasks.asr import encoder_choices
+
+    n_mels = (cfg.get("frontend_conf") or {}).get("n_mels", 80)
+    with torch.device("meta"):
+        enc = encoder_choices.get_class(cfg["encoder"])(input_size=n_mels, **cfg["encoder_conf"])
+    return sum(p.numel() for p in enc.parameters())
+
+
+def _ids(p):
+    return str(p.relative_to(ROOT))
 
 
 def test_some_configs_exist():
-    assert len(_asr_configs()) >= 3
+    assert len(_configs(ssl=False)) >= 3
+    assert len(_configs(ssl=True)) >= 3
 
 
-@pytest.mark.parametrize("path", _asr_configs(), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", [p for p in CONFIGS if re.search(r"_(\d+(?:\.\d+)?)b[_.]", p.name)],
+                         ids=_ids)
+def test_paper_size_configs_have_their_size(path):
+    size = float(re.search(r"_(\d+(?:\.\d+)?)b[_.]", path.name).group(1)) * 1e9
+    n = _encoder_params(_cfg(path))
+    assert 0.85 * size <= n <= 1.15 * size, f"{path.name}: {n / 1e9:.3f}B encoder parameters"
+
+
+@pytest.mark.parametrize("path", _configs(ssl=False), ids=_ids)
 def test_asr_config_dry_run(path, tmp_path):
+    if _encoder_params(_cfg(path)) > DRY_RUN_MAX_PARAMS:
+        pytest.skip("too big for a CPU dry run; size checked on the meta device")
     register(["espnet2.tasks.asr"])
     from espnet2.tasks.asr import ASRTask
 
@@ -52,3 +88,23 @@ def test_asr_config_dry_run(path, tmp_path):
     assert torch.isfinite(loss), f"{path}: loss {loss}"
     loss.backward()
     assert any(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("path", _configs(ssl=True), ids=_ids)
+def test_pretrain_config_dry_run(path, tmp_path):
+    if _encoder_params(_cfg(path)) > DRY_RUN_MAX_PARAMS:
+        pytest.skip("too big for a CPU dry run; size checked on the meta device")
+    from usm_espnet.tasks.best_rq import BestRQTask
+
+    args = BestRQTask.get_parser().parse_args(
+        ["--config", str(path), "--output_dir", str(tmp_path / "exp")])
+    torch.manual_seed(0)
+    model = BestRQTask.build_model(args)
+    model.train()
+    speech = torch.randn(2, 48000)
+    lengths = torch.tensor([48000, 30000])
+    loss, stats, _ = model(speech, lengths)
+    assert torch.isfinite(loss), f"{path}: loss {loss}"
+    loss.backward()
+    assert all(p.grad is not None for p in model.encoder.parameters() if p.requires_grad)
+    assert not any(isinstance(b, torch.nn.Parameter) for b in model.quantizer.buffers())

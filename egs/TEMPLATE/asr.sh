@@ -34,17 +34,23 @@ exp_dir=exp             # experiments
 token_type=char         # char (graphemes, as USM on FLEURS) or bpe (SentencePiece)
 nbpe=4000               # SentencePiece vocabulary size when token_type=bpe
 lang_token=false        # prefix each transcript with a language-id token (<en_us>)
+# Pre-training (BEST-RQ); with ssl_config empty the ASR model starts from scratch
+ssl_config=             # BEST-RQ yaml (e.g. conf/pretrain/*.yaml): stages 4-5 pretrain, stage 7 fine-tunes from it
+ssl_tag=                # pre-training experiment name (default: from ssl_config's file name)
+ssl_args=               # extra options for usm_espnet.bin.ssl_train (e.g. "--model_conf num_quantizers=1")
+ssl_train_set=untranscribed  # data dir of the pre-training audio (no text needed)
+ssl_model=valid.loss.ave.pth # pre-trained checkpoint whose encoder initialises the ASR encoder
 # Model / training / decoding
 asr_config=             # ESPnet training yaml
 asr_tag=                # experiment name (default: from asr_config's file name)
 asr_args=               # extra options for usm_espnet.bin.asr_train
-inference_model=valid.loss.ave.pth  # checkpoint decoded by stage 6
+inference_model=valid.loss.ave.pth  # checkpoint decoded by stage 8
 decode_batch_size=8     # utterances per batch for greedy CTC decoding
 decode_lang_mask=false  # restrict each test utterance's output to its language's tokens (language known)
 inference_args=         # extra options for usm_espnet.bin.asr_inference
 paper=                  # key of the paper's results for RESULTS.md (e.g. fleurs)
 standin=false           # true when data come from the synthetic stand-in (labels RESULTS.md)
-results_md=RESULTS.md   # recipe-level results file that stage 7 updates
+results_md=RESULTS.md   # recipe-level results file that stage 9 updates
 
 help_message=$(cat <<EOM
 Usage: $0 [options]
@@ -52,10 +58,12 @@ Stages:
   1  data preparation      local/data.sh -> ${data_dir}/{train,dev,test} (Kaldi dirs)
   2  format / validate     resample to 16 kHz mono, duration filter -> ${dump_dir}/raw
   3  token list            graphemes or SentencePiece (+ language tokens), shared by all languages
-  4  statistics            ESPnet collect_stats (feature mean/var, shapes)
-  5  training              python -m usm_espnet.bin.asr_train (ESPnet trainer)
-  6  decoding              python -m usm_espnet.bin.asr_inference
-  7  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart
+  4  pre-training data     (with --ssl_config) format ${data_dir}/${ssl_train_set}, collect_stats
+  5  pre-training          (with --ssl_config) BEST-RQ: python -m usm_espnet.bin.ssl_train
+  6  statistics            ESPnet collect_stats (feature mean/var, shapes)
+  7  training              python -m usm_espnet.bin.asr_train (encoder from stage 5 with --ssl_config)
+  8  decoding              python -m usm_espnet.bin.asr_inference
+  9  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart
 Options (--name value; defaults in brackets):
 $(grep -E '^[a-z_]+=.*#' "${BASH_SOURCE[0]}" | sed -E 's/^([a-z_]+)=([^#]*[^ #]) *# *(.*)$/  --\1 [\2]\t\3/; s/^([a-z_]+)= *# *(.*)$/  --\1 []\t\2/')
 EOM
@@ -87,6 +95,14 @@ done
 [ -n "${asr_config}" ] || die "--asr_config is required"
 [ -f "${asr_config}" ] || die "asr_config ${asr_config} not found"
 [ -z "${asr_tag}" ] && asr_tag=$(basename "${asr_config}" .yaml)
+if [ -n "${ssl_config}" ]; then
+    [ -f "${ssl_config}" ] || die "ssl_config ${ssl_config} not found"
+    [ -z "${ssl_tag}" ] && ssl_tag=$(basename "${ssl_config}" .yaml)
+    ssl_exp=${exp_dir}/ssl_${ssl_tag}
+    # one statistics dir per pre-training yaml (the frontend), shared by its variants
+    ssl_stats_dir=${exp_dir}/ssl_stats_$(basename "${ssl_config}" .yaml)
+    asr_tag=${asr_tag}_ft_${ssl_tag}   # a fine-tuned model never overwrites the scratch one
+fi
 asr_exp=${exp_dir}/asr_${asr_tag}
 stats_dir=${exp_dir}/asr_stats_${token_type}
 token_dir=${data_dir}/token_list/${token_type}
@@ -100,9 +116,11 @@ signature() {
         1) echo "langs=${langs} local_data_opts=${local_data_opts}" ;;
         2) echo "min_dur=${min_dur} max_dur=${max_dur} lang_token=${lang_token}" ;;
         3) echo "token_type=${token_type} nbpe=${nbpe} lang_token=${lang_token}" ;;
-        4) echo "asr_config=${asr_config} token_type=${token_type} lang_token=${lang_token}" ;;
-        5) echo "asr_config=${asr_config} asr_args=${asr_args}" ;;
-        6) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args}" ;;
+        4) echo "ssl_config=${ssl_config} ssl_train_set=${ssl_train_set} min_dur=${min_dur} max_dur=${max_dur}" ;;
+        5) echo "ssl_config=${ssl_config} ssl_args=${ssl_args}" ;;
+        6) echo "asr_config=${asr_config} token_type=${token_type} lang_token=${lang_token}" ;;
+        7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model}" ;;
+        8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args}" ;;
         *) echo "" ;;
     esac
 }
@@ -125,6 +143,31 @@ mark_done() { mkdir -p "$2"; { date '+%s'; signature "$1"; } > "$2/.done.stage$1
 stage_start=0
 begin() { stage_start=$(date +%s); log "Stage $1: $2"; }
 end_stage() { log "Stage $1 finished in $(( $(date +%s) - stage_start )) s"; mark_done "$1" "$2"; }
+
+# train N EXP CONFIG CMD: ESPnet training into EXP (CONFIG copied to EXP/train_config.input.yaml,
+# which CMD reads) with a resume.sh; --force moves an old EXP aside first.
+train() {
+    local n=$1 exp=$2 config=$3 cmd=$4
+    if [ "${force}" = true ] && [ -d "${exp}" ]; then
+        log "--force true: moving the old ${exp} to ${exp}.old"
+        rm -rf "${exp}.old" && mv "${exp}" "${exp}.old"
+    fi
+    mkdir -p "${exp}"
+    cp "${config}" "${exp}/train_config.input.yaml"
+    # A script that resumes (or reruns) this exact training from the recipe directory.
+    { echo "#!/usr/bin/env bash"; echo "# Resume training of ${exp} (written by stage ${n})"
+      echo "set -euo pipefail"; printf 'cd %q\n' "$(pwd)"
+      printf 'export PYTHONPATH=%q\n' "${PYTHONPATH:-}"
+      echo "${cmd} \"\$@\" >> ${exp}/train.log 2>&1"; } > "${exp}/resume.sh"
+    chmod +x "${exp}/resume.sh"
+    log "log: ${exp}/train.log (resume: ${exp}/resume.sh)"
+    # shellcheck disable=SC2086
+    ${cmd} >> "${exp}/train.log" 2>&1 \
+        || { grep -v Warning "${exp}/train.log" | tail -20 >&2; die "training failed; see ${exp}/train.log"; }
+    grep -E "[0-9]+epoch results:" "${exp}/train.log" | tail -3 | cut -c1-400 >&2 || true
+}
+ddp_opts=""
+[ "${ngpu}" -gt 1 ] && ddp_opts="--multiprocessing_distributed true"
 
 tokenized_opts="--token_type ${token_type} --token_list ${token_list}"
 [ "${token_type}" = bpe ] && tokenized_opts+=" --bpemodel ${token_dir}/bpe.model"
@@ -163,8 +206,42 @@ train_data_opts="--train_data_path_and_name_and_type ${dump_dir}/raw/${train_set
     --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/wav.scp,speech,sound \
     --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/text,text,text"
 
-if run_stage 4 "${stats_dir}"; then
-    begin 4 "statistics -> ${stats_dir}"
+if [ -n "${ssl_config}" ] && run_stage 4 "${ssl_stats_dir}"; then
+    begin 4 "pre-training data (${data_dir}/${ssl_train_set}) and statistics -> ${ssl_stats_dir}"
+    [ -f "${data_dir}/${ssl_train_set}/wav.scp" ] || die "no ${data_dir}/${ssl_train_set}/wav.scp: \
+put untranscribed audio under <root>/<lang>/wav.lst and run python -m usm_espnet.bin.prepare_untranscribed \
+--root <root> --out_dir ${data_dir}/${ssl_train_set}, or pretrain on labelled audio with --ssl_train_set ${train_set}"
+    ${python} -m usm_espnet.bin.format_data --in_dir "${data_dir}/${ssl_train_set}" \
+        --out_dir "${dump_dir}/raw/${ssl_train_set}" --min_dur "${min_dur}" --max_dur "${max_dur}" \
+        --require_text false --nj "${nj}"
+    rm -rf "${ssl_stats_dir}.tmp"; mkdir -p "$(dirname "${ssl_stats_dir}")"
+    # shellcheck disable=SC2086
+    ${python} -m usm_espnet.bin.ssl_train --collect_stats true --config "${ssl_config}" \
+        --train_data_path_and_name_and_type "${dump_dir}/raw/${ssl_train_set}/wav.scp,speech,sound" \
+        --valid_data_path_and_name_and_type "${dump_dir}/raw/${valid_set}/wav.scp,speech,sound" \
+        --train_shape_file "${dump_dir}/raw/${ssl_train_set}/utt2num_samples" \
+        --valid_shape_file "${dump_dir}/raw/${valid_set}/utt2num_samples" \
+        --ngpu 0 --num_workers 0 --output_dir "${ssl_stats_dir}.tmp" > "${ssl_stats_dir}.log" 2>&1 \
+        || { tail -20 "${ssl_stats_dir}.log" >&2; die "collect_stats failed; see ${ssl_stats_dir}.log"; }
+    rm -rf "${ssl_stats_dir}" && mv "${ssl_stats_dir}.tmp" "${ssl_stats_dir}"
+    mv "${ssl_stats_dir}.log" "${ssl_stats_dir}/collect_stats.log"
+    end_stage 4 "${ssl_stats_dir}"
+fi
+
+if [ -n "${ssl_config}" ] && run_stage 5 "${ssl_exp}"; then
+    begin 5 "BEST-RQ pre-training -> ${ssl_exp}"
+    train 5 "${ssl_exp}" "${ssl_config}" "${python} -m usm_espnet.bin.ssl_train --config ${ssl_exp}/train_config.input.yaml \
+        --train_data_path_and_name_and_type ${dump_dir}/raw/${ssl_train_set}/wav.scp,speech,sound \
+        --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/wav.scp,speech,sound \
+        --normalize global_mvn --normalize_conf stats_file=${ssl_stats_dir}/train/feats_stats.npz \
+        --train_shape_file ${ssl_stats_dir}/train/speech_shape \
+        --valid_shape_file ${ssl_stats_dir}/valid/speech_shape \
+        --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${ssl_exp} ${ssl_args}"
+    end_stage 5 "${ssl_exp}"
+fi
+
+if run_stage 6 "${stats_dir}"; then
+    begin 6 "statistics -> ${stats_dir}"
     rm -rf "${stats_dir}.tmp"; mkdir -p "$(dirname "${stats_dir}")"
     # shellcheck disable=SC2086
     ${python} -m usm_espnet.bin.asr_train --collect_stats true --config "${asr_config}" \
@@ -175,41 +252,32 @@ if run_stage 4 "${stats_dir}"; then
         || { tail -20 "${stats_dir}.log" >&2; die "collect_stats failed; see ${stats_dir}.log"; }
     rm -rf "${stats_dir}" && mv "${stats_dir}.tmp" "${stats_dir}"
     mv "${stats_dir}.log" "${stats_dir}/collect_stats.log"
-    end_stage 4 "${stats_dir}"
+    end_stage 6 "${stats_dir}"
 fi
 
-if run_stage 5 "${asr_exp}"; then
-    begin 5 "training -> ${asr_exp}"
-    if [ "${force}" = true ] && [ -d "${asr_exp}" ]; then
-        log "--force true: moving the old ${asr_exp} to ${asr_exp}.old"
-        rm -rf "${asr_exp}.old" && mv "${asr_exp}" "${asr_exp}.old"
+if run_stage 7 "${asr_exp}"; then
+    begin 7 "training -> ${asr_exp}"
+    # Features are normalised with the statistics the encoder was trained with.
+    mvn_stats=${stats_dir}/train/feats_stats.npz
+    init_opts=""
+    if [ -n "${ssl_config}" ]; then
+        [ -f "${ssl_exp}/${ssl_model}" ] || die "no ${ssl_exp}/${ssl_model}: run stage 5 first"
+        ${python} -m usm_espnet.bin.check_encoder_compat --pretrained "${ssl_exp}/config.yaml" \
+            --config "${asr_config}" || die "the encoder of ${asr_config} cannot load ${ssl_exp}'s"
+        init_opts="--init_param ${ssl_exp}/${ssl_model}:encoder:encoder"
+        mvn_stats=${ssl_stats_dir}/train/feats_stats.npz
+        log "fine-tuning: encoder from ${ssl_exp}/${ssl_model}, feature statistics from ${ssl_stats_dir}"
     fi
-    mkdir -p "${asr_exp}"
-    cp "${asr_config}" "${asr_exp}/train_config.input.yaml"
-    ddp_opts=""
-    [ "${ngpu}" -gt 1 ] && ddp_opts="--multiprocessing_distributed true"
-    train_cmd="${python} -m usm_espnet.bin.asr_train --config ${asr_exp}/train_config.input.yaml ${tokenized_opts} \
-        ${train_data_opts} --normalize global_mvn \
-        --normalize_conf stats_file=${stats_dir}/train/feats_stats.npz \
+    train 7 "${asr_exp}" "${asr_config}" "${python} -m usm_espnet.bin.asr_train --config ${asr_exp}/train_config.input.yaml ${tokenized_opts} \
+        ${train_data_opts} --normalize global_mvn --normalize_conf stats_file=${mvn_stats} \
         --train_shape_file ${stats_dir}/train/speech_shape \
-        --valid_shape_file ${stats_dir}/valid/speech_shape \
+        --valid_shape_file ${stats_dir}/valid/speech_shape ${init_opts} \
         --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${asr_exp} ${asr_args}"
-    # A script that resumes (or reruns) this exact training from the recipe directory.
-    { echo "#!/usr/bin/env bash"; echo "# Resume training of ${asr_exp} (written by stage 5)"
-      echo "set -euo pipefail"; printf 'cd %q\n' "$(pwd)"
-      printf 'export PYTHONPATH=%q\n' "${PYTHONPATH:-}"
-      echo "${train_cmd} \"\$@\" >> ${asr_exp}/train.log 2>&1"; } > "${asr_exp}/resume.sh"
-    chmod +x "${asr_exp}/resume.sh"
-    log "log: ${asr_exp}/train.log (resume: ${asr_exp}/resume.sh)"
-    # shellcheck disable=SC2086
-    ${train_cmd} >> "${asr_exp}/train.log" 2>&1 \
-        || { grep -v Warning "${asr_exp}/train.log" | tail -20 >&2; die "training failed; see ${asr_exp}/train.log"; }
-    grep -E "[0-9]+epoch results:" "${asr_exp}/train.log" | tail -3 >&2 || true
-    end_stage 5 "${asr_exp}"
+    end_stage 7 "${asr_exp}"
 fi
 
-if run_stage 6 "${asr_exp}"; then
-    begin 6 "decoding ${test_sets} with ${inference_model}"
+if run_stage 8 "${asr_exp}"; then
+    begin 8 "decoding ${test_sets} with ${inference_model}"
     for s in ${test_sets}; do
         out=${asr_exp}/decode_${s}
         rm -rf "${out}.tmp"
@@ -225,11 +293,11 @@ if run_stage 6 "${asr_exp}"; then
             || { tail -20 "${out}.log" >&2; die "decoding failed; see ${out}.log"; }
         rm -rf "${out}" && mv "${out}.tmp" "${out}" && mv "${out}.log" "${out}/decode.log"
     done
-    end_stage 6 "${asr_exp}"
+    end_stage 8 "${asr_exp}"
 fi
 
-if run_stage 7 "${asr_exp}"; then
-    begin 7 "scoring"
+if run_stage 9 "${asr_exp}"; then
+    begin 9 "scoring"
     for s in ${test_sets}; do
         out=${asr_exp}/decode_${s}
         paper_opt=""
@@ -242,6 +310,6 @@ if run_stage 7 "${asr_exp}"; then
             --recipe_results "${results_md}" --section_id "asr_${asr_tag}_${s}"
         cp "${out}/score/RESULTS.md" "${asr_exp}/RESULTS_${s}.md"
     done
-    end_stage 7 "${asr_exp}"
+    end_stage 9 "${asr_exp}"
 fi
 log "Successfully finished stages ${stage}-${stop_stage}. Results: ${asr_exp}"

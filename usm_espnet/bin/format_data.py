@@ -67,7 +67,8 @@ def _one(utt: str) -> Tuple[str, Optional[str], int, str]:
 
 
 def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float = 20.0,
-                lang_token: bool = False, nj: int = 2) -> Dict[str, int]:
+                lang_token: bool = False, nj: int = 2,
+                require_text: bool = True) -> Dict[str, int]:
     """Write a 16 kHz, duration-filtered copy of a Kaldi data dir.
 
     Args:
@@ -77,6 +78,8 @@ def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float 
         max_dur: Longest kept utterance in seconds.
         lang_token: Prefix each transcript with ``<lang>`` from utt2lang.
         nj: Worker processes.
+        require_text: Fail when ``text`` is missing; with False a text-less dir
+            (untranscribed audio for pre-training) is formatted without one.
 
     Returns:
         Counts: kept, too_short, too_long, bad_audio.
@@ -85,7 +88,7 @@ def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float 
 
     from usm_espnet.data.kaldi import DataDir, DataDirError, read_datadir, write_datadir
 
-    data = read_datadir(in_dir, validate=True, require_text=True)
+    data = read_datadir(in_dir, validate=True, require_text=require_text)
     if lang_token and not data.utt2lang:
         raise DataDirError(f"{in_dir}/utt2lang: missing; --lang_token true needs it")
     utts = data.utt_ids()
@@ -113,8 +116,8 @@ def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float 
     if not keep:
         raise DataDirError(f"{in_dir}: no utterance left after formatting ({counts})")
     ids = sorted(keep)
-    text = {u: data.text[u] for u in ids}
-    if lang_token:
+    text = {u: data.text[u] for u in ids} if data.text else {}
+    if lang_token and text:
         text = {u: f"<{data.utt2lang[u]}> {t}" for u, t in text.items()}
     out = DataDir(
         wav_scp={u: keep[u][0] for u in ids},
@@ -144,11 +147,13 @@ def main(argv=None) -> int:
     p.add_argument("--max_dur", type=float, default=20.0)
     p.add_argument("--lang_token", type=str2bool, default=False)
     p.add_argument("--nj", type=int, default=2)
+    p.add_argument("--require_text", type=str2bool, default=True,
+                   help="false: accept a dir without text (untranscribed audio)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     from usm_espnet.data.kaldi import DataDirError
     try:
-        format_data(a.in_dir, a.out_dir, a.min_dur, a.max_dur, a.lang_token, a.nj)
+        format_data(a.in_dir, a.out_dir, a.min_dur, a.max_dur, a.lang_token, a.nj, a.require_text)
     except DataDirError as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1

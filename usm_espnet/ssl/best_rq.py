@@ -126,6 +126,63 @@ def stack_frames(
     return out, torch.div(lens, stack, rounding_mode="floor")
 
 
+#: Input lengths probed by :func:`subsampling_factor`; multiples of 4, 6 and 8.
+_PROBE_LENGTHS = (480, 960)
+
+
+@torch.no_grad()
+def subsampling_factor(encoder: nn.Module, input_size: int) -> int:
+    """Measure an encoder's time subsampling (input frames per output frame).
+
+    The factor is read off the encoder itself, never configured: its input
+    layer (``encoder.embed`` for ESPnet's Conformer / Transformer /
+    E-Branchformer) or, without one, the whole encoder is run on two lengths
+    and the factor is the ratio of the length differences, which is exact for
+    strided convolutions (``conv2d`` 4, ``conv2d6`` 6, ``conv2d8`` 8, ``linear``
+    1) whatever their edge effects.
+
+    Args:
+        encoder: ESPnet-style encoder.
+        input_size: Feature dimension it expects.
+
+    Returns:
+        The integer subsampling factor (>= 1).
+
+    Raises:
+        ValueError: The measured ratio is not a positive integer.
+    """
+    embed = getattr(encoder, "embed", None)
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        param = next(encoder.parameters(), None)
+        dev = param.device if param is not None else torch.device("cpu")
+        dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        outs = []
+        for T in _PROBE_LENGTHS:
+            x = torch.zeros(1, T, input_size, device=dev, dtype=dtype)
+            if embed is not None:
+                try:
+                    y = embed(x, None)  # ESPnet's subsampling modules take (x, mask)
+                except TypeError:
+                    y = embed(x)  # e.g. the torch.nn.Sequential of input_layer "linear"
+                while isinstance(y, (tuple, list)):
+                    y = y[0]
+                outs.append(int(y.size(1)))
+            else:
+                _, olens, _ = encoder(x, torch.tensor([T], device=dev))
+                outs.append(int(olens[0]))
+    finally:
+        encoder.train(was_training)
+    d_in = _PROBE_LENGTHS[1] - _PROBE_LENGTHS[0]
+    d_out = outs[1] - outs[0]
+    if d_out <= 0 or d_in % d_out:
+        raise ValueError(
+            f"cannot derive a subsampling factor: inputs {_PROBE_LENGTHS} gave outputs {outs}"
+        )
+    return d_in // d_out
+
+
 class RandomProjectionQuantizer(nn.Module):
     """Frozen random-projection quantizer(s) producing BEST-RQ targets.
 
@@ -290,7 +347,10 @@ def apply_mask(
     Returns:
         (B, T, F) features; unmasked frames are unchanged.
     """
-    noise = torch.randn(feats.shape, generator=generator, dtype=torch.float32)
+    if generator is None:  # draw on the features' device: no host-to-device copy
+        noise = torch.randn(feats.shape, device=feats.device, dtype=torch.float32)
+    else:
+        noise = torch.randn(feats.shape, generator=generator, dtype=torch.float32)
     noise = (noise * noise_std).to(device=feats.device, dtype=feats.dtype)
     return torch.where(mask[..., None].to(feats.device), noise, feats)
 

@@ -8,4 +8,7 @@ else
     standin=false
     [ -d "${FLEURS}" ] || { echo "ERROR: FLEURS=${FLEURS} is not a directory" >&2; exit 1; }
 fi
-export FLEURS
+# Untranscribed audio for BEST-RQ pre-training: <root>/<lang>/wav.lst (default: the
+# stand-in's untranscribed/ part when present).
+UNTRANSCRIBED=${UNTRANSCRIBED:-}
+export FLEURS UNTRANSCRIBED

@@ -40,3 +40,12 @@ opts=""
 [ -n "${max_utts_per_lang}" ] && opts+=" --max_utts_per_lang ${max_utts_per_lang}"
 # shellcheck disable=SC2086
 ${py} -m usm_espnet.bin.prepare_fleurs --corpus_dir "${corpus}" --out_dir "${data_dir}" ${opts}
+# Untranscribed audio for pre-training (the stand-in's YT-NTL-U part, or UNTRANSCRIBED from db.sh)
+untr_root=${UNTRANSCRIBED:-${corpus}/untranscribed}
+if [ -d "${untr_root}" ]; then
+    opts=""
+    [ -n "${langs}" ] && opts+=" --langs ${langs}"
+    # shellcheck disable=SC2086
+    ${py} -m usm_espnet.bin.prepare_untranscribed --root "${untr_root}" \
+        --out_dir "${data_dir}/untranscribed" ${opts}
+fi

@@ -1,0 +1,68 @@
+"""Write a comparison of several scored experiments into a recipe's RESULTS.md.
+
+    python -m usm_espnet.bin.compare_results --recipe_results RESULTS.md \
+        --section_id pretrain_test --title "..." --standin true \
+        --row "from scratch=exp/asr_a/decode_test/score/scores.json" \
+        --row "BEST-RQ N=16=exp/asr_b/decode_test/score/scores.json" \
+        [--paper_source "USM paper" --paper_row "N=1=7.4" --paper_row "N=16=6.9"] \
+        [--plot results/pretrain_test.png] [--note "..."]
+
+A row is ``label=path``; the label is everything before the last ``=``.
+"""
+
+import argparse
+import shlex
+import sys
+from typing import List, Optional
+
+from usm_espnet.utils import str2bool
+
+
+def _split_last(value: str, what: str):
+    if "=" not in value:
+        raise argparse.ArgumentTypeError(f"{what} must look like label=value, got {value!r}")
+    label, _, v = value.rpartition("=")
+    if not label.strip() or not v.strip():
+        raise argparse.ArgumentTypeError(f"{what} must look like label=value, got {value!r}")
+    return label.strip(), v.strip()
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m usm_espnet.bin.compare_results",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--row", action="append", required=True, help="label=path/to/scores.json")
+    p.add_argument("--title", required=True)
+    p.add_argument("--recipe_results", required=True, help="RESULTS.md to update")
+    p.add_argument("--section_id", required=True)
+    p.add_argument("--standin", type=str2bool, default=False)
+    p.add_argument("--note", default="")
+    p.add_argument("--plot", default="", help="png path, relative to RESULTS.md's directory")
+    p.add_argument("--paper_source", default="")
+    p.add_argument("--paper_row", action="append", default=[], help="label=CER")
+    a = p.parse_args(argv)
+    import os
+
+    from usm_espnet.report.compare import Row, comparison_markdown, plot_comparison
+    from usm_espnet.report.results import update_recipe_results
+    try:
+        rows = [Row(*_split_last(r, "--row")) for r in a.row]
+        paper = None
+        if a.paper_row:
+            paper = (a.paper_source or "paper",
+                     [(lbl, float(v)) for lbl, v in (_split_last(x, "--paper_row") for x in a.paper_row)])
+        if a.plot:
+            base = os.path.dirname(os.path.abspath(a.recipe_results))
+            plot_comparison(rows, os.path.join(base, a.plot), a.title)
+        cmd = "python -m usm_espnet.bin.compare_results " + " ".join(
+            shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
+        md = comparison_markdown(rows, a.title, a.standin, paper, a.note, cmd, a.plot)
+        update_recipe_results(a.recipe_results, a.section_id, md)
+    except (argparse.ArgumentTypeError, FileNotFoundError, ValueError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
