@@ -1,15 +1,8 @@
 """An ESPnet yaml naming a registered class trains and decodes through our entry points."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import soundfile as sf
-
-ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = """\
 encoder: usm_conformer
@@ -45,16 +38,10 @@ seed: 0
 """
 
 
-def _run(args, cwd):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    r = subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, f"{args[0]} failed:\n{r.stderr[-4000:]}"
-    return r
 
 
 @pytest.mark.timeout(900)
-def test_train_and_decode_with_registered_encoder(tmp_path):
+def test_train_and_decode_with_registered_encoder(tmp_path, run_module):
     rng = np.random.default_rng(0)
     data = tmp_path / "data"
     data.mkdir()
@@ -82,12 +69,12 @@ def test_train_and_decode_with_registered_encoder(tmp_path):
         "--valid_data_path_and_name_and_type", "data/text,text,text",
         "--ngpu", "0", "--num_workers", "0",
     ]
-    _run(["usm_espnet.bin.asr_train", *common, "--collect_stats", "true",
+    run_module(["usm_espnet.bin.asr_train", *common, "--collect_stats", "true",
           "--train_shape_file", "data/shape", "--valid_shape_file", "data/shape",
           "--output_dir", "stats"], tmp_path)
     stats = tmp_path / "stats"
     assert (stats / "train" / "feats_stats.npz").exists()
-    _run(["usm_espnet.bin.asr_train", *common,
+    run_module(["usm_espnet.bin.asr_train", *common,
           "--normalize", "global_mvn", "--normalize_conf", "stats_file=stats/train/feats_stats.npz",
           "--train_shape_file", "stats/train/speech_shape",
           "--valid_shape_file", "stats/valid/speech_shape",
@@ -100,10 +87,10 @@ def test_train_and_decode_with_registered_encoder(tmp_path):
                      "--asr_model_file", "exp/valid.loss.best.pth",
                      "--data_path_and_name_and_type", "data/wav.scp,speech,sound"]
     # ESPnet's own beam search, through our entry point (registry in force at load)
-    _run(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_beam",
+    run_module(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_beam",
           "--beam_size", "2", "--ctc_weight", "1.0", "--batch_size", "1"], tmp_path)
     # our batched greedy CTC path
-    _run(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_greedy",
+    run_module(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_greedy",
           "--ctc_greedy", "true", "--batch_size", "3"], tmp_path)
     for d in ("dec_beam", "dec_greedy"):
         lines = (tmp_path / d / "1best_recog" / "text").read_text().splitlines()

@@ -1,16 +1,9 @@
 """BEST-RQ pre-training through ESPnet's trainer, then its encoder loaded for fine-tuning."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
-ROOT = Path(__file__).resolve().parents[2]
 
 ENCODER = """\
 encoder: usm_conformer
@@ -52,16 +45,10 @@ model_conf:
 """
 
 
-def _run(args, cwd):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    r = subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, f"{args[0]} failed:\n{r.stderr[-4000:]}"
-    return r
 
 
 @pytest.mark.timeout(900)
-def test_pretrain_then_init_asr_encoder(tmp_path):
+def test_pretrain_then_init_asr_encoder(tmp_path, run_module):
     rng = np.random.default_rng(0)
     data = tmp_path / "data"
     data.mkdir()
@@ -78,10 +65,10 @@ def test_pretrain_then_init_asr_encoder(tmp_path):
     common = ["--config", "ssl.yaml", "--ngpu", "0", "--num_workers", "0",
               "--train_data_path_and_name_and_type", "data/wav.scp,speech,sound",
               "--valid_data_path_and_name_and_type", "data/wav.scp,speech,sound"]
-    _run(["usm_espnet.bin.ssl_train", *common, "--collect_stats", "true",
+    run_module(["usm_espnet.bin.ssl_train", *common, "--collect_stats", "true",
           "--train_shape_file", "data/shape", "--valid_shape_file", "data/shape",
           "--output_dir", "stats"], tmp_path)
-    r = _run(["usm_espnet.bin.ssl_train", *common, "--normalize", "global_mvn",
+    r = run_module(["usm_espnet.bin.ssl_train", *common, "--normalize", "global_mvn",
               "--normalize_conf", "stats_file=stats/train/feats_stats.npz",
               "--train_shape_file", "stats/train/speech_shape",
               "--valid_shape_file", "stats/valid/speech_shape", "--output_dir", "exp"], tmp_path)
@@ -92,7 +79,7 @@ def test_pretrain_then_init_asr_encoder(tmp_path):
     ckpt = torch.load(tmp_path / "exp" / "valid.loss.best.pth", map_location="cpu")
     assert ckpt["quantizer.codebooks"].shape == (4, 32, 16)
     # resume: a third epoch continues from checkpoint.pth without redrawing the quantizer
-    _run(["usm_espnet.bin.ssl_train", *common, "--normalize", "global_mvn",
+    run_module(["usm_espnet.bin.ssl_train", *common, "--normalize", "global_mvn",
           "--normalize_conf", "stats_file=stats/train/feats_stats.npz",
           "--train_shape_file", "stats/train/speech_shape",
           "--valid_shape_file", "stats/valid/speech_shape", "--output_dir", "exp",
