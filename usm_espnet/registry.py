@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 REGISTRY: List[Tuple[str, str, str, str, str]] = [
     ("espnet2.tasks.asr", "encoder_choices", "usm_conformer",
      "usm_espnet.nets.usm_conformer", "USMConformerEncoder"),
+    ("espnet2.tasks.asr", "encoder_choices", "chunk_conformer",
+     "usm_espnet.nets.chunk_conformer", "ChunkConformerEncoder"),
 ]
 
 _done: Dict[str, bool] = {}

@@ -1,0 +1,338 @@
+"""Conformer with global, local (banded) or chunk-wise relative-position self-attention.
+
+USM (arXiv 2303.01037, Sec. 3.5) limits self-attention to fixed chunks (8 s) so a
+model trained on short clips keeps the same receptive field on hours of audio;
+BEST-RQ pre-training uses local attention (128 frames left and right). Only the
+attention is chunked: feed-forward and convolution modules run on the whole
+sequence, so convolutions see frames of the neighbouring chunks.
+
+* ``attention_type: chunk``: the sequence is cut on a fixed grid of
+  ``chunk_frames`` encoder frames (from ``chunk_seconds``) and the chunks are
+  folded into the batch, so time and memory grow linearly with length.
+* ``attention_type: local``: query blocks of ``max(left, right)`` frames attend
+  to their own block and both neighbours (a fixed-size window) with a band
+  mask ``-left <= j - i <= right``; also linear in length, no T x T mask.
+* ``attention_type: global``: ordinary full attention.
+
+Positions are relative only (Transformer-XL style: content bias ``u``,
+position bias ``v``, sinusoidal offsets projected per layer), so the encoder is
+translation invariant -- what exact window-by-window long-form encoding needs.
+Attention runs through ``torch.nn.functional.scaled_dot_product_attention``
+with the position term as its additive mask.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from espnet2.asr.encoder.abs_encoder import AbsEncoder
+
+ATTENTION_TYPES = ("global", "local", "chunk")
+
+
+def sinusoid_offsets(max_offset: int, dim: int, device=None, dtype=torch.float32) -> torch.Tensor:
+    """Sinusoidal embeddings of offsets ``-max_offset .. max_offset`` (row r = offset r - max_offset).
+
+    Args:
+        max_offset: Largest absolute offset.
+        dim: Embedding dimension (even).
+    """
+    pos = torch.arange(-max_offset, max_offset + 1, device=device, dtype=torch.float32)[:, None]
+    inv = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32)
+                    * (-math.log(10000.0) / dim))
+    emb = torch.zeros(pos.size(0), dim, device=device)
+    emb[:, 0::2] = torch.sin(pos * inv)
+    emb[:, 1::2] = torch.cos(pos * inv)
+    return emb.to(dtype)
+
+
+class RelPosSelfAttention(nn.Module):
+    """Multi-head self-attention with relative positions and global/local/chunk masking.
+
+    Args:
+        dim: Model dimension.
+        heads: Number of heads.
+        dropout: Attention-probability dropout.
+    """
+
+    def __init__(self, dim: int, heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"model dim {dim} is not divisible by {heads} heads")
+        self.dim, self.heads, self.dk = dim, heads, dim // heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.pos = nn.Linear(dim, dim, bias=False)
+        self.pos_bias_u = nn.Parameter(torch.zeros(heads, self.dk))
+        self.pos_bias_v = nn.Parameter(torch.zeros(heads, self.dk))
+        nn.init.xavier_uniform_(self.pos_bias_u)
+        nn.init.xavier_uniform_(self.pos_bias_v)
+        self.dropout = dropout
+
+    def _attend(self, q, k, v, offsets, valid):
+        """Attention of queries q over keys k with relative ``offsets`` (key - query).
+
+        Args:
+            q: (N, H, Tq, dk); k, v: (N, H, Tk, dk).
+            offsets: (Tq, Tk) long, key position minus query position.
+            valid: (N, Tq, Tk) bool, True where a query may attend to a key.
+        """
+        R = int(offsets.abs().max()) if offsets.numel() else 0
+        p = self.pos(sinusoid_offsets(R, self.dim, q.device, q.dtype))  # (2R+1, dim)
+        p = p.view(-1, self.heads, self.dk).transpose(0, 1)  # (H, 2R+1, dk)
+        qv = q + self.pos_bias_v[None, :, None, :].to(q.dtype)
+        qu = q + self.pos_bias_u[None, :, None, :].to(q.dtype)
+        bd_all = torch.matmul(qv, p.transpose(1, 2).unsqueeze(0))  # (N, H, Tq, 2R+1)
+        idx = (offsets + R).expand(q.size(0), self.heads, -1, -1)
+        bd = torch.gather(bd_all, 3, idx) / math.sqrt(self.dk)
+        neg = torch.finfo(bd.dtype).min
+        bias = bd.masked_fill(~valid[:, None], neg)
+        return F.scaled_dot_product_attention(
+            qu, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0)
+
+    def forward(self, x: torch.Tensor, valid: torch.Tensor, attention_type: str = "global",
+                chunk: int = 0, left: int = 0, right: int = 0,
+                reference: bool = False) -> torch.Tensor:
+        """Self-attention over ``x``.
+
+        Args:
+            x: (B, T, dim).
+            valid: (B, T) bool, False at padding.
+            attention_type: ``global``, ``local`` or ``chunk``.
+            chunk: Chunk length in frames (chunk attention).
+            left, right: Context in frames (local attention).
+            reference: Compute local/chunk attention as full attention with a
+                (T, T) mask -- O(T^2), for tests.
+        """
+        B, T, _ = x.shape
+        H, dk = self.heads, self.dk
+        q, k, v = self.qkv(x).view(B, T, 3, H, dk).permute(2, 0, 3, 1, 4)
+        dev = x.device
+        if attention_type == "global" or reference:
+            pos = torch.arange(T, device=dev)
+            offsets = pos[None, :] - pos[:, None]
+            allowed = valid[:, None, :] & torch.ones(T, T, dtype=torch.bool, device=dev)
+            if attention_type == "chunk":
+                allowed = allowed & ((pos[:, None] // chunk) == (pos[None, :] // chunk))
+            elif attention_type == "local":
+                allowed = allowed & (offsets >= -left) & (offsets <= right)
+            out = self._attend(q, k, v, offsets, allowed)
+        elif attention_type == "chunk":
+            n = -(-T // chunk)
+            pad = n * chunk - T
+
+            def fold(t):  # (B, H, T, dk) -> (B*n, H, chunk, dk)
+                t = F.pad(t, (0, 0, 0, pad))
+                return t.view(B, H, n, chunk, dk).transpose(1, 2).reshape(B * n, H, chunk, dk)
+
+            kvalid = F.pad(valid, (0, pad)).view(B * n, 1, chunk).expand(-1, chunk, -1)
+            pos = torch.arange(chunk, device=dev)
+            out = self._attend(fold(q), fold(k), fold(v), pos[None, :] - pos[:, None], kvalid)
+            out = out.view(B, n, H, chunk, dk).transpose(1, 2).reshape(B, H, n * chunk, dk)
+            out = out[:, :, :T]
+        elif attention_type == "local":
+            W = max(left, right, 1)
+            n = -(-T // W)
+            pad = n * W - T
+
+            def blocks(t):  # keys/values: (B, H, T, dk) -> (B*n, H, 3W, dk)
+                t = F.pad(t, (0, 0, W, pad + W))
+                t = t.unfold(2, 3 * W, W)  # (B, H, n, dk, 3W)
+                return t.permute(0, 2, 1, 4, 3).reshape(B * n, H, 3 * W, dk)
+
+            qb = F.pad(q, (0, 0, 0, pad)).view(B, H, n, W, dk).transpose(1, 2).reshape(B * n, H, W, dk)
+            kv = F.pad(valid, (W, pad + W)).unfold(1, 3 * W, W).reshape(B * n, 1, 3 * W)
+            qi = torch.arange(W, device=dev)[:, None]
+            kj = torch.arange(3 * W, device=dev)[None, :]
+            offsets = kj - W - qi
+            band = (offsets >= -left) & (offsets <= right)
+            out = self._attend(qb, blocks(k), blocks(v), offsets, kv & band[None])
+            out = out.view(B, n, H, W, dk).transpose(1, 2).reshape(B, H, n * W, dk)[:, :, :T]
+        else:
+            raise ValueError(f"attention_type must be one of {ATTENTION_TYPES}, got {attention_type!r}")
+        out = out.transpose(1, 2).reshape(B, T, self.dim)
+        return self.out(out)
+
+
+class ConvModule(nn.Module):
+    """Conformer convolution: pointwise + GLU, depthwise (padding zeroed), norm, swish, pointwise.
+
+    Args:
+        dim: Model dimension.
+        kernel: Depthwise kernel size (odd).
+        norm: ``layer_norm`` (padding-independent) or ``batch_norm``.
+    """
+
+    def __init__(self, dim: int, kernel: int = 5, norm: str = "layer_norm") -> None:
+        super().__init__()
+        if kernel % 2 != 1:
+            raise ValueError(f"cnn_module_kernel must be odd, got {kernel}")
+        self.pw1 = nn.Conv1d(dim, 2 * dim, 1)
+        self.dw = nn.Conv1d(dim, dim, kernel, padding=kernel // 2, groups=dim)
+        if norm == "layer_norm":
+            self.norm = nn.LayerNorm(dim)
+        elif norm == "batch_norm":
+            self.norm = nn.BatchNorm1d(dim)
+        else:
+            raise ValueError(f"conv_norm must be layer_norm or batch_norm, got {norm!r}")
+        self.pw2 = nn.Conv1d(dim, dim, 1)
+
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        y = F.glu(self.pw1(x.transpose(1, 2)), dim=1)
+        y = y.masked_fill(~valid[:, None, :], 0.0)
+        y = self.dw(y)
+        if isinstance(self.norm, nn.LayerNorm):
+            y = self.norm(y.transpose(1, 2)).transpose(1, 2)
+        else:
+            y = self.norm(y)
+        return self.pw2(F.silu(y)).transpose(1, 2)
+
+
+class ConformerBlock(nn.Module):
+    """Macaron Conformer block: 1/2 FFN, MHSA, conv, 1/2 FFN, final LayerNorm (pre-norm)."""
+
+    def __init__(self, dim: int, heads: int, ffn: int, kernel: int, dropout: float,
+                 attention_dropout: float, conv_norm: str) -> None:
+        super().__init__()
+
+        def ffn_module():
+            return nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, ffn), nn.SiLU(),
+                                 nn.Dropout(dropout), nn.Linear(ffn, dim))
+
+        self.ff1, self.ff2 = ffn_module(), ffn_module()
+        self.norm_att = nn.LayerNorm(dim)
+        self.att = RelPosSelfAttention(dim, heads, attention_dropout)
+        self.norm_conv = nn.LayerNorm(dim)
+        self.conv = ConvModule(dim, kernel, conv_norm)
+        self.norm_out = nn.LayerNorm(dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, valid, **att):
+        x = x + 0.5 * self.drop(self.ff1(x))
+        x = x + self.drop(self.att(self.norm_att(x), valid, **att))
+        x = x + self.drop(self.conv(self.norm_conv(x), valid))
+        x = x + 0.5 * self.drop(self.ff2(x))
+        return self.norm_out(x)
+
+
+class Conv2dSubsampling4(nn.Module):
+    """4x time subsampling by two 3x3 stride-2 convolutions ('valid' padding), then a linear layer.
+
+    Output frame i depends on input frames ``4 i .. 4 i + 6`` only.
+    """
+
+    def __init__(self, idim: int, dim: int) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(1, dim, 3, 2), nn.ReLU(), nn.Conv2d(dim, dim, 3, 2), nn.ReLU())
+        self.linear = nn.Linear(dim * (((idim - 1) // 2 - 1) // 2), dim)
+
+    @staticmethod
+    def out_lengths(lens: torch.Tensor) -> torch.Tensor:
+        return torch.div(torch.div(lens - 1, 2, rounding_mode="floor") - 1, 2, rounding_mode="floor")
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
+        y = self.conv(x.unsqueeze(1))  # (B, C, T', F')
+        B, C, T, Fd = y.shape
+        return self.linear(y.transpose(1, 2).reshape(B, T, C * Fd)), mask
+
+
+class ChunkConformerEncoder(AbsEncoder):
+    """USM's Conformer with chunk-wise, local or global self-attention (ESPnet encoder).
+
+    Args:
+        input_size: Feature dimension.
+        output_size: Model dimension d.
+        attention_heads: Heads.
+        linear_units: Feed-forward hidden size (USM: 4 d).
+        num_blocks: Conformer blocks.
+        cnn_module_kernel: Depthwise kernel (USM: 5).
+        attention_type: ``chunk`` (USM fine-tuning/inference), ``local`` (USM
+            pre-training) or ``global``.
+        chunk_seconds: Chunk length for ``chunk`` attention.
+        left_context, right_context: Encoder frames for ``local`` attention.
+        input_frame_shift_ms: Feature frame shift, to turn seconds into frames.
+        dropout_rate, attention_dropout_rate: Dropout.
+        conv_norm: ``layer_norm`` or ``batch_norm`` in the convolution module.
+    """
+
+    subsampling = 4
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int = 256,
+        attention_heads: int = 4,
+        linear_units: int = 1024,
+        num_blocks: int = 12,
+        cnn_module_kernel: int = 5,
+        attention_type: str = "chunk",
+        chunk_seconds: float = 8.0,
+        left_context: int = 128,
+        right_context: int = 128,
+        input_frame_shift_ms: float = 10.0,
+        dropout_rate: float = 0.1,
+        attention_dropout_rate: float = 0.0,
+        conv_norm: str = "layer_norm",
+    ) -> None:
+        super().__init__()
+        if attention_type not in ATTENTION_TYPES:
+            raise ValueError(f"attention_type must be one of {ATTENTION_TYPES}, got {attention_type!r}")
+        if attention_type == "chunk" and chunk_seconds <= 0:
+            raise ValueError(f"chunk_seconds must be > 0, got {chunk_seconds}")
+        if attention_type == "local" and (left_context < 0 or right_context < 0
+                                          or left_context + right_context == 0):
+            raise ValueError(f"local attention needs left/right context >= 0, not both 0 "
+                             f"(got {left_context}, {right_context})")
+        self._dim = output_size
+        self.attention_type = attention_type
+        frame_ms = input_frame_shift_ms * self.subsampling
+        self.chunk_frames = max(1, int(round(chunk_seconds * 1000.0 / frame_ms)))
+        self.left_context, self.right_context = left_context, right_context
+        self.cnn_module_kernel = cnn_module_kernel
+        self.embed = Conv2dSubsampling4(input_size, output_size)
+        self.drop = nn.Dropout(dropout_rate)
+        self.blocks = nn.ModuleList(
+            ConformerBlock(output_size, attention_heads, linear_units, cnn_module_kernel,
+                           dropout_rate, attention_dropout_rate, conv_norm)
+            for _ in range(num_blocks))
+
+    def output_size(self) -> int:
+        return self._dim
+
+    def attention_kwargs(self) -> dict:
+        return dict(attention_type=self.attention_type, chunk=self.chunk_frames,
+                    left=self.left_context, right=self.right_context)
+
+    def forward(
+        self,
+        xs_pad: torch.Tensor,
+        ilens: torch.Tensor,
+        prev_states: Optional[torch.Tensor] = None,
+        reference_attention: bool = False,
+    ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """Encode padded features.
+
+        Args:
+            xs_pad: (B, T, input_size).
+            ilens: (B,) lengths.
+            prev_states: Unused (ESPnet interface).
+            reference_attention: Masked O(T^2) attention instead of the folded
+                one (tests compare the two).
+
+        Returns:
+            (B, T', d) output, (B,) output lengths, None.
+        """
+        x, _ = self.embed(xs_pad)
+        olens = Conv2dSubsampling4.out_lengths(ilens).clamp(min=0)
+        valid = torch.arange(x.size(1), device=x.device)[None, :] < olens[:, None]
+        x = self.drop(x)
+        att = dict(self.attention_kwargs(), reference=reference_attention)
+        for block in self.blocks:
+            x = block(x, valid, **att)
+        x = x.masked_fill(~valid[..., None], 0.0)
+        return x, olens, None
