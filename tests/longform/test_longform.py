@@ -1,0 +1,202 @@
+"""Long-form encoding (usm_espnet.longform) equals one-pass encoding; CTC decoders; bad audio."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import yaml
+
+from usm_espnet.registry import register
+
+register(["espnet2.tasks.asr"])
+
+from espnet2.tasks.asr import ASRTask  # noqa: E402
+
+from usm_espnet.bin import longform_inference  # noqa: E402
+from usm_espnet.longform.ctc import StreamingGreedy, StreamingPrefixBeam, words_with_times  # noqa: E402
+from usm_espnet.longform.encode import (  # noqa: E402
+    AudioReader,
+    LongFormEncoder,
+    LongFormError,
+    input_range,
+    receptive_field_frames,
+)
+
+TOKENS = ["<blank>", "<unk>", "<space>", "a", "b", "<sos/eos>"]
+
+
+def _model(tmp_path, attention_type="chunk", blocks=3, normalize="none"):
+    tok = tmp_path / "tokens.txt"
+    tok.write_text("\n".join(TOKENS) + "\n")
+    cfg = dict(frontend="default",
+               frontend_conf=dict(n_fft=512, win_length=400, hop_length=160, n_mels=20),
+               normalize=normalize,
+               encoder="chunk_conformer",
+               encoder_conf=dict(output_size=32, attention_heads=4, linear_units=64,
+                                 num_blocks=blocks, cnn_module_kernel=5,
+                                 attention_type=attention_type, chunk_seconds=2,
+                                 left_context=8, right_context=8),
+               decoder="none", model_conf=dict(ctc_weight=1.0))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    args = ASRTask.get_parser().parse_args(
+        ["--config", str(tmp_path / "config.yaml"), "--token_list", str(tok),
+         "--token_type", "char", "--output_dir", str(tmp_path)])
+    torch.manual_seed(0)
+    model = ASRTask.build_model(args).eval()
+    return model, args
+
+
+def _one_pass(model, x):
+    with torch.no_grad():
+        feats, lens = model.frontend(torch.from_numpy(x)[None], torch.tensor([x.size]))
+        out, _, _ = model.encoder(feats, lens)
+    return out[0]
+
+
+@pytest.mark.parametrize("attention_type", ["chunk", "local"])
+def test_windowed_exact_equals_one_pass_on_3_minutes_from_file(tmp_path, attention_type):
+    model, _ = _model(tmp_path, attention_type)
+    x = (0.1 * np.random.default_rng(0).standard_normal(16000 * 180)).astype(np.float32)
+    wav = tmp_path / "long.wav"
+    sf.write(wav, x, 16000, subtype="FLOAT")
+    ref = _one_pass(model, x)
+    lf = LongFormEncoder(model, window_seconds=20, mode="exact")
+    reader = AudioReader(str(wav))
+    assert lf.num_frames(reader.num_samples) == ref.size(0)
+    parts = list(lf.encode(reader))
+    assert [a for a, _ in parts] == list(range(0, ref.size(0), lf.window))
+    out = torch.cat([p for _, p in parts])
+    assert out.shape == ref.shape
+    assert (out - ref).abs().max() < 1e-4
+    # fast mode: approximate, but close, and the same length
+    fast = torch.cat([p for _, p in LongFormEncoder(model, 20, "fast", 0.5).encode(reader)])
+    assert fast.shape == ref.shape and (fast - ref).abs().max() > 0
+
+
+def test_receptive_field_grows_one_chunk_per_block(tmp_path):
+    rf = {}
+    for blocks in (1, 2, 3):
+        model, _ = _model(tmp_path, "chunk", blocks=blocks)
+        enc = model.encoder
+        C, k2 = enc.chunk_frames, 2  # 50 frames (2 s at 40 ms), kernel 5
+        rf[blocks] = receptive_field_frames(enc)
+        # a whole chunk depends on its neighbours' frames only through the convolutions
+        s, e = input_range(enc, 2 * C, 3 * C, 100 * C)
+        assert (s, e) == (max(0, (2 - blocks) * C), (3 + blocks) * C)
+    # one block: a frame 1 into its chunk sees the previous chunk (its left edge
+    # leaks through the kernel) -- C + 1 frames; symmetric on the right
+    assert rf[1] == (C + 1, C + 1)
+    assert rf[2][0] - rf[1][0] == C and rf[3][0] - rf[2][0] == C
+    model, _ = _model(tmp_path, "local", blocks=3)
+    assert receptive_field_frames(model.encoder) == (3 * (8 + k2), 3 * (8 + k2))
+    assert input_range(model.encoder, 5, 10, 20) == (0, 20)
+
+
+def test_global_attention_and_utterance_mvn_are_refused(tmp_path):
+    model, _ = _model(tmp_path, "global")
+    with pytest.raises(LongFormError, match="chunk or local"):
+        LongFormEncoder(model)
+    model, _ = _model(tmp_path, "chunk", normalize="utterance_mvn")
+    with pytest.raises(LongFormError, match="UtteranceMVN"):
+        LongFormEncoder(model)
+
+
+def test_audio_reader_resamples_downmixes_and_reports_bad_files(tmp_path):
+    t = np.arange(16000 * 3) / 16000
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    for sr in (8000, 44100):
+        n = int(3 * sr)
+        y = 0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / sr).astype(np.float32)
+        stereo = np.stack([y, y], axis=1)
+        sf.write(tmp_path / f"s{sr}.wav", stereo, sr)
+        r = AudioReader(str(tmp_path / f"s{sr}.wav"))
+        assert r.num_samples == 48000
+        seg = r.read(16000, 32000)
+        assert seg.shape == (16000,)
+        assert np.abs(seg - tone[16000:32000]).max() < 0.02
+    sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
+    with pytest.raises(LongFormError, match="empty.wav: no audio"):
+        AudioReader(str(tmp_path / "empty.wav"))
+    (tmp_path / "junk.wav").write_bytes(b"RIFF1234WAVEjunk")
+    with pytest.raises(LongFormError, match="junk.wav: cannot read audio"):
+        AudioReader(str(tmp_path / "junk.wav"))
+    sf.write(tmp_path / "cut.wav", tone, 16000, subtype="PCM_16")
+    data = (tmp_path / "cut.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])  # header still says 3 s
+    r = AudioReader(str(tmp_path / "cut.wav"))
+    assert r.read(0, 10000).shape == (10000,)  # the part that is there reads fine
+    with pytest.raises(LongFormError, match="cut.wav: (truncated|cannot read samples 30000-40000)"):
+        r.read(30000, 40000)
+
+
+def test_short_audio_shorter_than_a_chunk(tmp_path):
+    model, _ = _model(tmp_path, "chunk")
+    x = (0.1 * np.random.default_rng(1).standard_normal(8000)).astype(np.float32)  # 0.5 s < 2 s chunk
+    ref = _one_pass(model, x)
+    out = torch.cat([p for _, p in LongFormEncoder(model, 20).encode(AudioReader(samples=x))])
+    assert (out - ref).abs().max() < 1e-4
+
+
+def _prefix_probs(lp):
+    """Exact CTC prefix probabilities by enumerating every alignment."""
+    T, V = lp.shape
+    probs = {}
+    for path in itertools.product(range(V), repeat=T):
+        p = sum(lp[t, s] for t, s in enumerate(path))
+        out, prev = [], None
+        for s in path:
+            if s != 0 and s != prev:
+                out.append(s)
+            prev = s
+        probs[tuple(out)] = np.logaddexp(probs.get(tuple(out), -np.inf), p)
+    return probs
+
+
+def test_prefix_beam_finds_the_most_probable_labelling_and_streams():
+    rng = np.random.default_rng(0)
+    for trial in range(5):
+        lp = torch.log_softmax(torch.tensor(rng.standard_normal((5, 3)) * 2), -1)
+        exact = _prefix_probs(lp.numpy())
+        best = max(exact, key=exact.get)
+        dec = StreamingPrefixBeam(beam=50, blank=0, token_prune=3)
+        dec.feed(lp[:2], 0)  # two windows: the beam carries over
+        dec.feed(lp[2:], 2)
+        assert tuple(t for t, _, _ in dec.result()) == best
+    # greedy over windows equals greedy over the whole
+    lp = torch.log_softmax(torch.tensor(rng.standard_normal((40, 5))), -1)
+    g1, g2 = StreamingGreedy(), StreamingGreedy()
+    g1.feed(lp, 0)
+    for a in range(0, 40, 7):
+        g2.feed(lp[a: a + 7], a)
+    assert g1.result() == g2.result()
+
+
+def test_words_with_times():
+    em = [(3, 0, 1), (4, 2, 2), (2, 3, 3), (4, 5, 6), (1, 7, 7), (3, 8, 8)]
+    words = words_with_times(em, TOKENS, 0.04)
+    assert [w for w, _, _ in words] == ["ab", "ba"]
+    assert words[0][1] == 0.0 and math.isclose(words[0][2], 0.12)
+    assert math.isclose(words[1][1], 0.2) and math.isclose(words[1][2], 0.36)
+
+
+def test_cli_decodes_and_skips_bad_recordings(tmp_path):
+    model, args = _model(tmp_path, "chunk")
+    ckpt = tmp_path / "model.pth"
+    torch.save(model.state_dict(), ckpt)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(vars(args)))  # as ESPnet saves it
+    x = (0.1 * np.random.default_rng(0).standard_normal(16000 * 30)).astype(np.float32)
+    sf.write(tmp_path / "a.wav", x, 16000)
+    (tmp_path / "bad.wav").write_bytes(b"not audio")
+    (tmp_path / "wav.scp").write_text(f"a {tmp_path / 'a.wav'}\nbad {tmp_path / 'bad.wav'}\n")
+    rc = longform_inference.main([
+        "--asr_train_config", str(tmp_path / "config.yaml"), "--asr_model_file", str(ckpt),
+        "--wav_scp", str(tmp_path / "wav.scp"), "--output_dir", str(tmp_path / "out"),
+        "--window_seconds", "8"])
+    assert rc == 1  # one recording skipped
+    assert (tmp_path / "out" / "text").read_text().startswith("a")
+    stats = (tmp_path / "out" / "stats.tsv").read_text().splitlines()
+    assert len(stats) == 2 and stats[1].startswith("a\t30.0")
+    assert (tmp_path / "out" / "words.ctm").exists()

@@ -1,0 +1,144 @@
+"""Decode long recordings (minutes to hours) window by window with a chunk-wise attention model.
+
+    python -m usm_espnet.bin.longform_inference --asr_train_config exp/asr/config.yaml \
+        --asr_model_file exp/asr/valid.loss.ave.pth --wav_scp data/longform/wav.scp \
+        --output_dir exp/asr/decode_longform [--mode exact|fast] [--window_seconds 60] \
+        [--overlap_seconds 2] [--decoder greedy|beam] [--beam_size 8]
+
+Writes ``<output_dir>/text`` (one line per recording), ``words.ctm`` (word
+timestamps from CTC: ``<rec> 1 <start> <dur> <word>``) and ``stats.tsv``
+(audio seconds, decoding seconds, real-time factor, peak RSS). Audio is read
+from disk span by span; memory is bounded by one window. ``wav.scp`` entries
+must be audio files (any rate / channels ``soundfile`` reads; resampled to
+16 kHz mono on the fly). A bad recording is reported and skipped (counted); the
+exit status is 1 when any was skipped.
+"""
+
+import argparse
+import logging
+import os
+import resource
+import sys
+import time
+from typing import List, Optional
+
+from usm_espnet.registry import register
+from usm_espnet.utils import atomic_write_text
+
+register(["espnet2.tasks.asr"])
+
+logger = logging.getLogger("longform_inference")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m usm_espnet.bin.longform_inference",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--asr_train_config", required=True)
+    p.add_argument("--asr_model_file", required=True)
+    p.add_argument("--wav_scp", required=True, help="Kaldi wav.scp of audio files")
+    p.add_argument("--output_dir", required=True)
+    p.add_argument("--mode", choices=["exact", "fast"], default="exact",
+                   help="exact: each window with its whole receptive field (equals one pass); "
+                   "fast: --overlap_seconds of context")
+    p.add_argument("--window_seconds", type=float, default=60.0)
+    p.add_argument("--overlap_seconds", type=float, default=2.0)
+    p.add_argument("--decoder", choices=["greedy", "beam"], default="greedy")
+    p.add_argument("--beam_size", type=int, default=8)
+    p.add_argument("--device", default="cpu")
+    return p
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _read_scp(path: str) -> List[tuple]:
+    from usm_espnet.data.kaldi import read_kaldi_map
+
+    scp = read_kaldi_map(path)
+    out = []
+    for key, value in scp.items():
+        if value.rstrip().endswith("|") or ".ark:" in value:
+            raise ValueError(f"{scp.where(key)}: long-form decoding reads audio files, not pipes or arks")
+        out.append((key, value))
+    return out
+
+
+def decode(args) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from espnet2.tasks.asr import ASRTask
+    from espnet2.text.build_tokenizer import build_tokenizer
+    from espnet2.text.token_id_converter import TokenIDConverter
+
+    from usm_espnet.longform.ctc import StreamingGreedy, StreamingPrefixBeam, words_with_times
+    from usm_espnet.longform.encode import AudioReader, LongFormEncoder, LongFormError
+
+    model, train_args = ASRTask.build_model_from_file(args.asr_train_config, args.asr_model_file,
+                                                      args.device)
+    model.eval()
+    token_list = model.token_list
+    converter = TokenIDConverter(token_list=token_list)
+    tokenizer = build_tokenizer(token_type=train_args.token_type, bpemodel=train_args.bpemodel)
+    lf = LongFormEncoder(model, args.window_seconds, args.mode, args.overlap_seconds)
+    recs = _read_scp(args.wav_scp)
+    texts, ctm, stats = [], [], ["rec\taudio_s\tdecode_s\trtf\tpeak_rss_mb"]
+    skipped = 0
+    for key, path in recs:
+        try:
+            reader = AudioReader(path)
+        except LongFormError as e:
+            logger.error("skipping %s: %s", key, e)
+            skipped += 1
+            continue
+        audio_s = reader.num_samples / 16000.0
+        dec = (StreamingGreedy(blank=0) if args.decoder == "greedy"
+               else StreamingPrefixBeam(beam=args.beam_size, blank=0))
+        t0 = time.time()
+        total = lf.num_frames(reader.num_samples)
+        try:
+            with tqdm(total=total, desc=key, unit="frame", disable=None, file=sys.stderr) as bar:
+                for offset, enc in lf.encode(reader, progress=bar.update):
+                    logp = model.ctc.log_softmax(enc[None])[0]
+                    dec.feed(logp, offset)
+        except LongFormError as e:
+            logger.error("skipping %s: %s", key, e)
+            skipped += 1
+            continue
+        emissions = dec.result()
+        ids = [tok for tok, _, _ in emissions]
+        text = tokenizer.tokens2text(converter.ids2tokens(ids)) if ids else ""
+        text = " ".join(w for w in text.replace("<space>", " ").split()
+                        if not (w.startswith("<") and w.endswith(">")))
+        texts.append(f"{key} {text}".rstrip())
+        for w, s, e in words_with_times(emissions, token_list, lf.frame_seconds):
+            ctm.append(f"{key} 1 {s:.2f} {e - s:.2f} {w}")
+        dt = time.time() - t0
+        stats.append(f"{key}\t{audio_s:.1f}\t{dt:.2f}\t{dt / max(audio_s, 1e-9):.4f}\t{_peak_rss_mb():.0f}")
+        logger.info("%s: %.1f s of audio in %.1f s (RTF %.3f), peak RSS %.0f MB",
+                    key, audio_s, dt, dt / max(audio_s, 1e-9), _peak_rss_mb())
+    os.makedirs(args.output_dir, exist_ok=True)
+    atomic_write_text(os.path.join(args.output_dir, "text"), "".join(t + "\n" for t in texts))
+    atomic_write_text(os.path.join(args.output_dir, "words.ctm"), "".join(c + "\n" for c in ctm))
+    atomic_write_text(os.path.join(args.output_dir, "stats.tsv"), "\n".join(stats) + "\n")
+    if skipped:
+        logger.error("%d of %d recordings skipped (see above)", skipped, len(recs))
+        return 1
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    from usm_espnet.data.kaldi import DataDirError
+    from usm_espnet.longform.encode import LongFormError
+    try:
+        return decode(args)
+    except (DataDirError, LongFormError, ValueError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

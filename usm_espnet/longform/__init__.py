@@ -1,0 +1,1 @@
+"""Long-form (hours of audio) encoding and decoding."""

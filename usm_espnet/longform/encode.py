@@ -1,0 +1,267 @@
+"""Window-by-window encoding of arbitrarily long audio with bounded memory.
+
+A chunk-wise (or local) attention Conformer has a finite receptive field, but
+it grows with depth: each block's convolution leaks ``(kernel - 1) / 2`` frames
+into the neighbouring chunk and the next block's attention spreads them over
+that whole chunk, so the worst case is one chunk per block. :func:`input_range`
+computes, for an output range, exactly which encoder-rate frames it depends on,
+by walking the blocks backwards (attention: round out to the chunk grid, or
+add the local context; convolution: add the kernel's half width).
+
+:class:`LongFormEncoder` then encodes output windows aligned to the global
+chunk grid:
+
+* ``exact``: each window is encoded with its whole dependency range, so the
+  concatenated output equals a one-pass encoding (up to float rounding);
+* ``fast``: each window gets ``overlap_seconds`` of context on each side
+  (rounded out to the chunk grid), cheaper but approximate.
+
+Audio is read from the file span by span (``soundfile`` seek + read), features
+are computed per span with enough STFT margin that every kept frame is the
+frame a one-pass frontend would compute, and only one window's features and
+activations live at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator, Optional, Tuple
+
+import numpy as np
+import torch
+
+from usm_espnet.nets.chunk_conformer import ChunkConformerEncoder
+
+SAMPLE_RATE = 16000
+
+
+class LongFormError(ValueError):
+    """Audio or a model that long-form encoding cannot handle; the message says which."""
+
+
+def input_range(encoder: ChunkConformerEncoder, start: int, end: int, total: int) -> Tuple[int, int]:
+    """Encoder-rate frames ``[s, e)`` that outputs ``[start, end)`` depend on.
+
+    Args:
+        encoder: The chunk / local attention encoder.
+        start, end: Output frame range (encoder rate).
+        total: Number of encoder frames of the whole recording.
+
+    Raises:
+        LongFormError: Global attention (every output depends on every frame).
+    """
+    if encoder.attention_type == "global":
+        return 0, total
+    k2 = (encoder.cnn_module_kernel - 1) // 2
+    C = encoder.chunk_frames
+    s, e = start, end
+    for _ in encoder.blocks:  # backwards through each block: conv, then attention
+        s, e = s - k2, e + k2
+        if encoder.attention_type == "chunk":
+            s, e = (s // C) * C, -(-e // C) * C
+        else:
+            s, e = s - encoder.left_context, e + encoder.right_context
+        s, e = max(0, s), min(total, e)
+    return s, e
+
+
+def receptive_field_frames(encoder: ChunkConformerEncoder) -> Tuple[int, int]:
+    """Worst-case left and right context (encoder frames) over positions on the chunk grid."""
+    C = encoder.chunk_frames if encoder.attention_type == "chunk" else 1
+    big = 10 ** 9
+    lo, hi = 0, 0
+    for off in range(C):  # outputs at every offset within a chunk
+        a = big + off
+        s, e = input_range(encoder, a, a + 1, 2 * big)
+        lo, hi = max(lo, a - s), max(hi, e - a - 1)
+    return lo, hi
+
+
+@dataclass
+class _Frontend:
+    """What the model's frontend needs from the waveform."""
+
+    n_fft: int
+    hop: int
+    center: bool
+
+
+class LongFormEncoder:
+    """Encode long recordings window by window with an ESPnet ASR model.
+
+    Args:
+        model: ESPnet ASR model (``frontend``, ``normalize``, ``encoder``) whose
+            encoder is a :class:`ChunkConformerEncoder` with chunk or local attention.
+        window_seconds: Output window length (rounded to whole chunks).
+        mode: ``exact`` or ``fast``.
+        overlap_seconds: Context on each side in ``fast`` mode.
+    """
+
+    def __init__(self, model, window_seconds: float = 60.0, mode: str = "exact",
+                 overlap_seconds: float = 2.0) -> None:
+        enc = model.encoder
+        if not isinstance(enc, ChunkConformerEncoder):
+            raise LongFormError(f"long-form encoding needs encoder: chunk_conformer, got {type(enc).__name__}")
+        if enc.attention_type == "global":
+            raise LongFormError("long-form encoding needs chunk or local attention, not global "
+                                "(set encoder_conf.attention_type: chunk)")
+        if mode not in ("exact", "fast"):
+            raise LongFormError(f"mode must be exact or fast, got {mode!r}")
+        if getattr(model, "preencoder", None) is not None or getattr(model, "postencoder", None) is not None:
+            raise LongFormError("pre-/post-encoders are not supported in long-form encoding")
+        norm = getattr(model, "normalize", None)
+        if norm is not None and type(norm).__name__ != "GlobalMVN":
+            raise LongFormError(f"normalize {type(norm).__name__} depends on the whole utterance; "
+                                "long-form encoding needs global_mvn or none")
+        fe = model.frontend
+        stft = getattr(fe, "stft", None)
+        if stft is None or getattr(fe, "fs", SAMPLE_RATE) != SAMPLE_RATE:
+            raise LongFormError("long-form encoding needs ESPnet's default (STFT) frontend at 16 kHz")
+        self.fe = _Frontend(stft.n_fft, stft.hop_length, stft.center)
+        if not self.fe.center:
+            raise LongFormError("the frontend must use center=True (ESPnet's default)")
+        self.model, self.encoder = model, enc
+        self.mode = mode
+        unit = enc.chunk_frames if enc.attention_type == "chunk" else 1
+        frame_s = self.fe.hop * enc.subsampling / SAMPLE_RATE
+        self.frame_seconds = frame_s
+        self.window = max(unit, int(round(window_seconds / frame_s / unit)) * unit)
+        self.overlap = int(math.ceil(overlap_seconds / frame_s))
+        self.unit = unit
+
+    # ------------------------------------------------------------------ frames
+    def num_feature_frames(self, num_samples: int) -> int:
+        return 1 + num_samples // self.fe.hop
+
+    def num_frames(self, num_samples: int) -> int:
+        """Encoder frames of a recording of ``num_samples`` samples."""
+        n = self.num_feature_frames(num_samples)
+        return max(0, ((n - 1) // 2 - 1) // 2)
+
+    def windows(self, total: int) -> Iterator[Tuple[int, int, int, int]]:
+        """(out_start, out_end, in_start, in_end) in encoder frames, in order."""
+        for a in range(0, total, self.window):
+            b = min(a + self.window, total)
+            if self.mode == "exact":
+                s, e = input_range(self.encoder, a, b, total)
+            else:
+                s = max(0, ((a - self.overlap) // self.unit) * self.unit)
+                e = min(total, -(-(b + self.overlap) // self.unit) * self.unit)
+            yield a, b, s, e
+
+    def sample_span(self, s: int, e: int, num_samples: int) -> Tuple[int, int, int, int]:
+        """Samples to read for encoder frames ``[s, e)`` and the feature frames to keep.
+
+        Returns:
+            (x0, x1, f0, f1): read samples ``[x0, x1)``; its frontend output's
+            frames ``f0 - x0 // hop .. f1 - x0 // hop`` are the one-pass
+            feature frames ``[f0, f1)``.
+        """
+        hop, half = self.fe.hop, self.fe.n_fft // 2
+        nfeat = self.num_feature_frames(num_samples)
+        f0 = 4 * s
+        f1 = min(nfeat, 4 * e + 3)
+        margin = -(-half // hop) + 1
+        x0 = max(0, (f0 - margin) * hop)
+        x1 = min(num_samples, (f1 + margin) * hop)
+        return x0, x1, f0, f1
+
+    # ------------------------------------------------------------------ encode
+    @torch.no_grad()
+    def encode_window(self, samples: np.ndarray, x0: int, f0: int, f1: int) -> torch.Tensor:
+        """Encoder output (T, d) for the features ``[f0, f1)`` computed from ``samples`` read at ``x0``."""
+        dev = next(self.model.parameters()).device
+        wav = torch.as_tensor(samples, dtype=torch.float32, device=dev)[None]
+        feats, _ = self.model.frontend(wav, torch.tensor([wav.size(1)], device=dev))
+        j0 = f0 - x0 // self.fe.hop
+        feats = feats[:, j0: j0 + (f1 - f0)]
+        lens = torch.tensor([feats.size(1)], device=dev)
+        if self.model.normalize is not None:
+            feats, lens = self.model.normalize(feats, lens)
+        out, olens, _ = self.encoder(feats, lens)
+        return out[0, : int(olens[0])]
+
+    def encode(self, reader: "AudioReader", progress=None) -> Iterator[Tuple[int, torch.Tensor]]:
+        """Yield (first encoder frame, encoder output of the window) for the whole recording."""
+        total = self.num_frames(reader.num_samples)
+        for a, b, s, e in self.windows(total):
+            x0, x1, f0, f1 = self.sample_span(s, e, reader.num_samples)
+            out = self.encode_window(reader.read(x0, x1), x0, f0, f1)
+            if out.size(0) < b - s:
+                raise RuntimeError(f"window [{s}, {e}) gave {out.size(0)} frames, expected >= {b - s}")
+            if progress is not None:
+                progress(b - a)
+            yield a, out[a - s: b - s]
+
+
+class AudioReader:
+    """Random access to a long audio file, 16 kHz mono, without loading it all.
+
+    Other sample rates are resampled span by span (with a margin so the
+    resampling filter never sees the span edge); multi-channel audio is
+    averaged to mono. Also accepts an in-memory array (``samples=``).
+
+    Args:
+        path: Audio file readable by ``soundfile``.
+        samples: 1-D float array at 16 kHz instead of a file.
+
+    Raises:
+        LongFormError: Unreadable, empty or truncated file (naming it).
+    """
+
+    MARGIN = 4096  # original-rate samples of resampling context on each side
+
+    def __init__(self, path: Optional[str] = None, samples: Optional[np.ndarray] = None) -> None:
+        self.path = path
+        self._array = None
+        if samples is not None:
+            x = np.asarray(samples, dtype=np.float32)
+            if x.ndim != 1:
+                raise LongFormError("samples must be a 1-D array")
+            self._array, self.sr, n = x, SAMPLE_RATE, x.shape[0]
+        else:
+            import soundfile as sf
+
+            try:
+                info = sf.info(path)
+            except Exception as e:  # soundfile raises several types
+                raise LongFormError(f"{path}: cannot read audio ({e})") from None
+            self.sr, self.channels, n = info.samplerate, info.channels, info.frames
+            if self.sr <= 0:
+                raise LongFormError(f"{path}: bad sample rate {self.sr}")
+        self.num_samples = n if self.sr == SAMPLE_RATE else int(n * SAMPLE_RATE // self.sr)
+        self._orig_frames = n
+        if self.num_samples == 0:
+            raise LongFormError(f"{path or 'samples'}: no audio (0 samples)")
+
+    def _read_orig(self, a: int, b: int) -> np.ndarray:
+        import soundfile as sf
+
+        try:
+            with sf.SoundFile(self.path) as f:
+                f.seek(a)
+                x = f.read(b - a, dtype="float32", always_2d=True)
+        except Exception as e:
+            raise LongFormError(f"{self.path}: cannot read samples {a}-{b} ({e})") from None
+        if x.shape[0] != b - a:
+            raise LongFormError(f"{self.path}: truncated: got {x.shape[0]} of {b - a} samples at {a}")
+        return x.mean(axis=1)
+
+    def read(self, x0: int, x1: int) -> np.ndarray:
+        """16 kHz mono samples ``[x0, x1)``."""
+        if self._array is not None:
+            return self._array[x0:x1]
+        if self.sr == SAMPLE_RATE:
+            return self._read_orig(x0, x1)
+        import torchaudio.functional as AF
+
+        r = self.sr / SAMPLE_RATE
+        a = max(0, int(math.floor(x0 * r)) - self.MARGIN)
+        b = min(self._orig_frames, int(math.ceil(x1 * r)) + self.MARGIN)
+        y = AF.resample(torch.from_numpy(self._read_orig(a, b)), self.sr, SAMPLE_RATE).numpy()
+        off = int(round(x0 - a / r))
+        out = y[off: off + (x1 - x0)]
+        if out.shape[0] < x1 - x0:
+            out = np.pad(out, (0, x1 - x0 - out.shape[0]))
+        return out
