@@ -19,12 +19,23 @@ CPU cores; both parameter counts are printed (they must agree within 5 %).
 
 For each input length (seconds of 80-dim features at 10 ms frames, batch 1)
 and each model, one training step -- forward, ``loss = output.sum()``,
-backward -- is run once as a warm-up and then ``--repeats`` times (or
-``--long-repeats`` times from ``--long-from`` seconds on); the median is
-reported. Every (model, length) pair runs in a fresh Python process (this
+backward, in train mode -- is run once as a warm-up and then ``--repeats``
+times (``--long-repeats`` times from ``--long-from`` seconds on); the median
+is reported. Every (model, length) pair runs in a fresh Python process (this
 script re-invoked with a hidden ``--worker`` flag), so that its peak memory is
 its own: peak RSS growth = ``ru_maxrss`` after the steps minus the RSS right
-before the first forward (after the model and the input were built).
+before the measured forward. That baseline is taken after the model and the
+input are built and after one short (2 s) step, which loads the code torch
+maps in lazily on a first call (tens of MB of shared-library pages, the same
+for both models), so the figure is the memory the step itself needs.
+The parent process never imports torch: a child started by vfork + exec
+inherits its parent's ``ru_maxrss``, which would otherwise leak into the
+child's peak.
+
+Timing uses one torch thread by default (``--threads``): with the cores shared
+with other jobs, OpenMP threads that wait on each other at every barrier make
+multi-threaded timings swing by an order of magnitude; single-threaded ones
+are stable and compare the two models fairly.
 
 A worker that runs out of memory or time is reported as such instead of
 stopping the benchmark. To fail cleanly rather than wake the kernel's OOM
@@ -46,6 +57,7 @@ import argparse
 import json
 import math
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -121,40 +133,50 @@ def worker(spec: dict) -> dict:
     torch.manual_seed(0)
     enc = build_encoder(spec["model"], spec["dim"], spec["heads"], spec["units"],
                         spec["blocks"], spec["kernel"], spec["espnet_sdpa"])
+    res = {"model": spec["model"], "seconds": spec["seconds"], "status": "ok",
+           "params": n_params(enc), "torch": torch.__version__,
+           "threads": torch.get_num_threads()}
+    if spec.get("params_only"):
+        return res
     enc.train()
-    T = int(round(spec["seconds"] * FRAMES_PER_SECOND))
-    feats = torch.randn(1, T, N_MELS)
-    lens = torch.tensor([T])
 
-    def step():
+    def step(feats):
         enc.zero_grad(set_to_none=True)
-        out = enc(feats, lens)[0]
+        out = enc(feats, torch.tensor([feats.size(1)]))[0]
         out.sum().backward()
 
-    # Baseline: everything that exists before the first forward (interpreter,
+    # A 2 s step first, so that code loaded lazily on the first call (tens of MB
+    # of shared-library pages) and one-time buffers are not counted as growth.
+    step(torch.randn(1, 2 * FRAMES_PER_SECOND, N_MELS))
+    feats = torch.randn(1, int(round(spec["seconds"] * FRAMES_PER_SECOND)), N_MELS)
+
+    # Baseline: everything that exists before the measured forward (interpreter,
     # libraries, model, input). The cap leaves --mem-limit-gb on top of it.
     rss0_kb = _rss_kb()
+    res["floor_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0_kb) / 1024
     limit = _vm_size_bytes() + int(spec["mem_limit_gb"] * 2 ** 30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    res = {"model": spec["model"], "seconds": spec["seconds"], "status": "ok",
-           "threads": torch.get_num_threads()}
     try:
-        step()  # warm-up (allocator, kernels); its peak counts in ru_maxrss too
+        step(feats)  # warm-up; its peak counts in ru_maxrss too
         times = []
         for _ in range(spec["repeats"]):
             t = time.perf_counter()
-            step()
+            step(feats)
             times.append(time.perf_counter() - t)
         res["time_s"] = statistics.median(times)
     except (RuntimeError, MemoryError) as exc:
         if not _is_oom(exc):
             raise
         res["status"] = "oom"
-        res["error"] = str(exc).strip().splitlines()[-1][:200]
+        asked = re.search(r"allocate (\d+) bytes", str(exc))
+        res["error"] = (f"an allocation of {int(asked.group(1)) / 2 ** 20:.0f} MB failed"
+                        if asked else str(exc).strip().splitlines()[-1][:200])
+        res["error"] += f" (memory cap +{spec['mem_limit_gb']:.1f} GiB)"
     # ru_maxrss is in KiB on Linux: the process's peak, minus the pre-forward RSS.
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    res["peak_mb"] = (peak_kb - rss0_kb) / 1024
+    # (floor_mb: the same difference before the forward, i.e. the lowest value
+    # this could report; it stays small because the parent process is small --
+    # a child started by vfork + exec inherits its parent's ru_maxrss.)
+    res["peak_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0_kb) / 1024
     return res
 
 
@@ -213,9 +235,10 @@ def _scaling(results: dict, model: str, lengths: list) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: one measurement, as JSON
-    p.add_argument("--lengths", default="30,120,300", help="input lengths in seconds, comma-separated")
-    p.add_argument("--repeats", type=int, default=3, help="timed steps per measurement")
-    p.add_argument("--long-repeats", type=int, default=2,
+    p.add_argument("--lengths", default="30,120,300",
+                   help="input lengths in seconds, comma-separated")
+    p.add_argument("--repeats", type=int, default=5, help="timed steps per measurement")
+    p.add_argument("--long-repeats", type=int, default=3,
                    help="timed steps from --long-from seconds on")
     p.add_argument("--long-from", type=float, default=120.0)
     p.add_argument("--dim", type=int, default=144, help="output_size")
@@ -245,11 +268,18 @@ def main(argv=None) -> int:
     if math.isnan(mem_gb):
         mem_gb = 8.0
 
-    # Parameter counts, from models built here once (the workers build their own).
-    import torch
-
-    counts = {m: n_params(build_encoder(m, a.dim, a.heads, units, a.blocks, a.kernel, a.espnet_sdpa))
-              for m in MODELS}
+    # Everything model-related, parameter counts included, happens in workers:
+    # this process must stay small, because a child started by vfork + exec
+    # starts with its parent's ru_maxrss and would report that as its own peak.
+    spec0 = dict(dim=a.dim, heads=a.heads, units=units, blocks=a.blocks, kernel=a.kernel,
+                 threads=a.threads, mem_limit_gb=mem_gb, espnet_sdpa=a.espnet_sdpa)
+    info = {m: run_worker(dict(spec0, model=m, seconds=0.0, params_only=True), a.timeout)
+            for m in MODELS}
+    for m, r in info.items():
+        if r["status"] != "ok":
+            print(f"ERROR: cannot build the {m} encoder: {r.get('error', '')}", file=sys.stderr)
+            return 1
+    counts = {m: info[m]["params"] for m in MODELS}
     diff = abs(counts["ours"] - counts["espnet"]) / counts["espnet"]
     print(f"# Conformer d={a.dim} heads={a.heads} units={units} blocks={a.blocks} "
           f"kernel={a.kernel}; batch 1, {N_MELS}-dim features at 10 ms; "
@@ -258,11 +288,10 @@ def main(argv=None) -> int:
           f"{counts['espnet']:,}; ours ChunkConformerEncoder (chunk {CHUNK_SECONDS:g} s) "
           f"{counts['ours']:,}; differ by {100 * diff:.2f} %"
           + ("" if diff <= 0.05 else "  WARNING: more than 5 %"))
-    threads = a.threads or torch.get_num_threads()
-    print(f"# torch {torch.__version__}, {threads} threads; median of {a.repeats} "
-          f"(of {a.long_repeats} from {a.long_from:g} s) after 1 warm-up; fresh process per "
-          f"measurement, memory = peak RSS growth, capped at {mem_gb:.1f} GiB, "
-          f"timeout {a.timeout:g} s", flush=True)
+    print(f"# torch {info['ours']['torch']}, {info['ours']['threads']} thread(s); median of "
+          f"{a.repeats} ({a.long_repeats} from {a.long_from:g} s) after 1 warm-up; fresh process "
+          f"per measurement; memory = peak RSS growth over the pre-forward RSS, capped at "
+          f"{mem_gb:.2f} GiB; timeout {a.timeout:g} s", flush=True)
 
     results = {}
     failed_at = {}  # model -> shortest length where it failed
@@ -272,15 +301,15 @@ def main(argv=None) -> int:
                 results[(m, L)] = {"model": m, "seconds": L, "status": "skipped",
                                    "error": f"{failed_at[m]:g} s already failed"}
             else:
-                spec = dict(model=m, seconds=L, dim=a.dim, heads=a.heads, units=units,
-                            blocks=a.blocks, kernel=a.kernel, threads=a.threads,
-                            repeats=a.repeats if L < a.long_from else a.long_repeats,
-                            mem_limit_gb=mem_gb, espnet_sdpa=a.espnet_sdpa)
+                spec = dict(spec0, model=m, seconds=L,
+                            repeats=a.repeats if L < a.long_from else a.long_repeats)
                 results[(m, L)] = run_worker(spec, a.timeout)
             r = results[(m, L)]
             if r["status"] != "ok":
                 failed_at.setdefault(m, L)
-            detail = (f"{r['time_s']:.2f} s, peak +{r['peak_mb']:.0f} MB" if r["status"] == "ok"
+            detail = (f"{r['time_s']:.2f} s, peak +{r['peak_mb']:.0f} MB "
+                      f"(ru_maxrss was +{max(0.0, r['floor_mb']):.0f} MB before the forward)"
+                      if r["status"] == "ok"
                       else f"{r['status']}: {r.get('error', '')}")
             print(f"#   {m:>6} {L:>5g} s: {detail}", flush=True)
 

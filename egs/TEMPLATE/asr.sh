@@ -25,6 +25,7 @@ local_data_opts=        # extra options passed to local/data.sh
 train_set=train         # training data dir name under data/
 valid_set=dev           # validation data dir name
 test_sets="test"        # space-separated evaluation sets
+longform_sets=          # space-separated sets of long recordings: decoded window by window, scored by length
 min_dur=0.3             # drop utterances shorter than this (s) at the format stage
 max_dur=20              # drop utterances longer than this (s)
 data_dir=data           # Kaldi data dirs written by stage 1
@@ -48,6 +49,7 @@ inference_model=valid.loss.ave.pth  # checkpoint decoded by stage 8
 decode_batch_size=8     # utterances per batch for greedy CTC decoding
 decode_lang_mask=false  # restrict each test utterance's output to its language's tokens (language known)
 inference_args=         # extra options for usm_espnet.bin.asr_inference
+longform_args=          # extra options for usm_espnet.bin.longform_inference (e.g. "--mode fast")
 paper=                  # key of the paper's results for RESULTS.md (e.g. fleurs)
 standin=false           # true when data come from the synthetic stand-in (labels RESULTS.md)
 results_md=RESULTS.md   # recipe-level results file that stage 9 updates
@@ -62,8 +64,8 @@ Stages:
   5  pre-training          (with --ssl_config) BEST-RQ: python -m usm_espnet.bin.ssl_train
   6  statistics            ESPnet collect_stats (feature mean/var, shapes)
   7  training              python -m usm_espnet.bin.asr_train (encoder from stage 5 with --ssl_config)
-  8  decoding              python -m usm_espnet.bin.asr_inference
-  9  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart
+  8  decoding              python -m usm_espnet.bin.asr_inference (long-form sets: longform_inference)
+  9  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart (long-form: WER vs length)
 Options (--name value; defaults in brackets):
 $(grep -E '^[a-z_]+=.*#' "${BASH_SOURCE[0]}" | sed -E 's/^([a-z_]+)=([^#]*[^ #]) *# *(.*)$/  --\1 [\2]\t\3/; s/^([a-z_]+)= *# *(.*)$/  --\1 []\t\2/')
 EOM
@@ -120,7 +122,7 @@ signature() {
         5) echo "ssl_config=${ssl_config} ssl_args=${ssl_args}" ;;
         6) echo "asr_config=${asr_config} token_type=${token_type} lang_token=${lang_token}" ;;
         7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model}" ;;
-        8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args}" ;;
+        8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
         *) echo "" ;;
     esac
 }
@@ -177,7 +179,7 @@ if run_stage 1 "${data_dir}"; then
     begin 1 "data preparation (local/data.sh ${local_data_opts})"
     # shellcheck disable=SC2086
     local/data.sh --langs "${langs}" --nj "${nj}" --data_dir "${data_dir}" ${local_data_opts}
-    for s in ${train_set} ${valid_set} ${test_sets}; do
+    for s in ${train_set} ${valid_set} ${test_sets} ${longform_sets}; do
         ${python} -m usm_espnet.bin.validate_data_dir "${data_dir}/${s}"
     done
     end_stage 1 "${data_dir}"
@@ -296,6 +298,17 @@ if run_stage 8 "${asr_exp}"; then
             || { tail -20 "${out}.log" >&2; die "decoding failed; see ${out}.log"; }
         rm -rf "${out}" && mv "${out}.tmp" "${out}" && mv "${out}.log" "${out}/decode.log"
     done
+    for s in ${longform_sets}; do  # long recordings as they are (any rate), window by window
+        out=${asr_exp}/decode_${s}
+        rm -rf "${out}.tmp"
+        # shellcheck disable=SC2086
+        ${python} -m usm_espnet.bin.longform_inference --asr_train_config "${asr_exp}/config.yaml" \
+            --asr_model_file "${asr_exp}/${inference_model}" --wav_scp "${data_dir}/${s}/wav.scp" \
+            --output_dir "${out}.tmp" ${longform_args} > "${out}.log" 2>&1 \
+            || { tail -20 "${out}.log" >&2; die "long-form decoding failed; see ${out}.log"; }
+        rm -rf "${out}" && mv "${out}.tmp" "${out}" && mv "${out}.log" "${out}/decode.log"
+        column -t "${out}/stats.tsv" >&2 || cat "${out}/stats.tsv" >&2
+    done
     end_stage 8 "${asr_exp}"
 fi
 
@@ -312,6 +325,16 @@ if run_stage 9 "${asr_exp}"; then
             --title "${corpus} ${s}: ${asr_tag}" \
             --recipe_results "${results_md}" --section_id "asr_${asr_tag}_${s}"
         cp "${out}/score/RESULTS.md" "${asr_exp}/RESULTS_${s}.md"
+    done
+    for s in ${longform_sets}; do
+        out=${asr_exp}/decode_${s}
+        ${python} -m usm_espnet.bin.score_longform --ref "${data_dir}/${s}/text" \
+            --hyp "${out}/text" --utt2lang "${data_dir}/${s}/utt2lang" --utt2dur "${data_dir}/${s}/utt2dur" \
+            --out_dir "${out}/score" --standin "${standin}" --title "${corpus} ${s}: ${asr_tag}" \
+            --recipe_results "${results_md}" --section_id "asr_${asr_tag}_${s}" \
+            --plot "results/asr_${asr_tag}_${s}.png" > /dev/null
+        cp "${out}/score/RESULTS.md" "${asr_exp}/RESULTS_${s}.md"
+        log "long-form ${s}: ${out}/score/scores.json"
     done
     end_stage 9 "${asr_exp}"
 fi

@@ -64,6 +64,7 @@ def test_windowed_exact_equals_one_pass_on_3_minutes_from_file(tmp_path, attenti
     sf.write(wav, x, 16000, subtype="FLOAT")
     ref = _one_pass(model, x)
     lf = LongFormEncoder(model, window_seconds=20, mode="exact")
+    assert lf.mode == "exact"
     reader = AudioReader(str(wav))
     assert lf.num_frames(reader.num_samples) == ref.size(0)
     parts = list(lf.encode(reader))
@@ -71,6 +72,16 @@ def test_windowed_exact_equals_one_pass_on_3_minutes_from_file(tmp_path, attenti
     out = torch.cat([p for _, p in parts])
     assert out.shape == ref.shape
     assert (out - ref).abs().max() < 1e-4
+    # stream mode (the default for chunk attention): exact without recomputation
+    if attention_type == "chunk":
+        lf = LongFormEncoder(model, window_seconds=6)
+        assert lf.mode == "stream"
+        out = torch.cat([p for _, p in lf.encode(reader)])
+        assert out.shape == ref.shape and (out - ref).abs().max() < 1e-4
+    else:
+        assert LongFormEncoder(model).mode == "exact"
+        with pytest.raises(LongFormError, match="stream needs chunk attention"):
+            LongFormEncoder(model, mode="stream")
     # fast mode: approximate, but close, and the same length
     fast = torch.cat([p for _, p in LongFormEncoder(model, 20, "fast", 0.5).encode(reader)])
     assert fast.shape == ref.shape and (fast - ref).abs().max() > 0
@@ -99,6 +110,9 @@ def test_global_attention_and_utterance_mvn_are_refused(tmp_path):
     model, _ = _model(tmp_path, "global")
     with pytest.raises(LongFormError, match="chunk or local"):
         LongFormEncoder(model)
+    x = (0.1 * np.random.default_rng(2).standard_normal(16000 * 20)).astype(np.float32)
+    parts = list(LongFormEncoder(model, mode="onepass").encode(AudioReader(samples=x)))
+    assert len(parts) == 1 and (parts[0][1] - _one_pass(model, x)).abs().max() < 1e-5
     model, _ = _model(tmp_path, "chunk", normalize="utterance_mvn")
     with pytest.raises(LongFormError, match="UtteranceMVN"):
         LongFormEncoder(model)
@@ -136,8 +150,10 @@ def test_short_audio_shorter_than_a_chunk(tmp_path):
     model, _ = _model(tmp_path, "chunk")
     x = (0.1 * np.random.default_rng(1).standard_normal(8000)).astype(np.float32)  # 0.5 s < 2 s chunk
     ref = _one_pass(model, x)
-    out = torch.cat([p for _, p in LongFormEncoder(model, 20).encode(AudioReader(samples=x))])
-    assert (out - ref).abs().max() < 1e-4
+    for mode in ("stream", "exact"):
+        lf = LongFormEncoder(model, 20, mode)
+        out = torch.cat([p for _, p in lf.encode(AudioReader(samples=x))])
+        assert (out - ref).abs().max() < 1e-4
 
 
 def _prefix_probs(lp):

@@ -2,7 +2,7 @@
 
     python -m usm_espnet.bin.longform_inference --asr_train_config exp/asr/config.yaml \
         --asr_model_file exp/asr/valid.loss.ave.pth --wav_scp data/longform/wav.scp \
-        --output_dir exp/asr/decode_longform [--mode exact|fast] [--window_seconds 60] \
+        --output_dir exp/asr/decode_longform [--mode auto|stream|exact|fast|onepass] [--window_seconds 60] \
         [--overlap_seconds 2] [--decoder greedy|beam] [--beam_size 8]
 
 Writes ``<output_dir>/text`` (one line per recording), ``words.ctm`` (word
@@ -37,9 +37,14 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--asr_model_file", required=True)
     p.add_argument("--wav_scp", required=True, help="Kaldi wav.scp of audio files")
     p.add_argument("--output_dir", required=True)
-    p.add_argument("--mode", choices=["exact", "fast"], default="exact",
-                   help="exact: each window with its whole receptive field (equals one pass); "
-                   "fast: --overlap_seconds of context")
+    p.add_argument("--mode", choices=["auto", "stream", "exact", "fast", "onepass"], default="auto",
+                   help="auto: stream for chunk attention, else exact; stream: exact, chunk by chunk "
+                   "without recomputation (chunk attention); "
+                   "exact: each window with its whole receptive field (equals one pass); "
+                   "fast: --overlap_seconds of context; onepass: whole recording at once "
+                   "(any attention type; memory grows with length)")
+    p.add_argument("--max_onepass_seconds", type=float, default=900.0,
+                   help="onepass mode: longer recordings are skipped (reported, not decoded)")
     p.add_argument("--window_seconds", type=float, default=60.0)
     p.add_argument("--overlap_seconds", type=float, default=2.0)
     p.add_argument("--decoder", choices=["greedy", "beam"], default="greedy")
@@ -93,6 +98,12 @@ def decode(args) -> int:
             skipped += 1
             continue
         audio_s = reader.num_samples / 16000.0
+        if args.mode == "onepass" and audio_s > args.max_onepass_seconds:
+            logger.warning("not decoding %s: %.0f s is longer than --max_onepass_seconds %.0f "
+                           "(one-pass encoding of it would not fit in memory)",
+                           key, audio_s, args.max_onepass_seconds)
+            stats.append(f"{key}\t{audio_s:.1f}\tnan\tnan\tnan")
+            continue
         dec = (StreamingGreedy(blank=0) if args.decoder == "greedy"
                else StreamingPrefixBeam(beam=args.beam_size, blank=0))
         t0 = time.time()

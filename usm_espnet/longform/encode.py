@@ -14,7 +14,13 @@ chunk grid:
 * ``exact``: each window is encoded with its whole dependency range, so the
   concatenated output equals a one-pass encoding (up to float rounding);
 * ``fast``: each window gets ``overlap_seconds`` of context on each side
-  (rounded out to the chunk grid), cheaper but approximate.
+  (rounded out to the chunk grid), cheaper but approximate;
+* ``stream`` (chunk attention only): exact *without* recomputation -- every
+  block runs chunk by chunk with one chunk of look-ahead, keeping only the
+  ``(kernel - 1) / 2`` frames of its neighbours that its convolution needs, so
+  time per audio second and memory do not depend on the recording's length;
+* ``onepass``: the whole recording at once (any attention type, global
+  included; memory grows with length -- quadratically for global attention).
 
 Audio is read from the file span by span (``soundfile`` seek + read), features
 are computed per span with enough STFT margin that every kept frame is the
@@ -94,20 +100,25 @@ class LongFormEncoder:
         model: ESPnet ASR model (``frontend``, ``normalize``, ``encoder``) whose
             encoder is a :class:`ChunkConformerEncoder` with chunk or local attention.
         window_seconds: Output window length (rounded to whole chunks).
-        mode: ``exact`` or ``fast``.
+        mode: ``auto`` (``stream`` for chunk attention, else ``exact``),
+            ``exact``, ``stream``, ``fast`` or ``onepass``.
         overlap_seconds: Context on each side in ``fast`` mode.
     """
 
-    def __init__(self, model, window_seconds: float = 60.0, mode: str = "exact",
+    def __init__(self, model, window_seconds: float = 60.0, mode: str = "auto",
                  overlap_seconds: float = 2.0) -> None:
         enc = model.encoder
         if not isinstance(enc, ChunkConformerEncoder):
             raise LongFormError(f"long-form encoding needs encoder: chunk_conformer, got {type(enc).__name__}")
-        if enc.attention_type == "global":
-            raise LongFormError("long-form encoding needs chunk or local attention, not global "
-                                "(set encoder_conf.attention_type: chunk)")
-        if mode not in ("exact", "fast"):
-            raise LongFormError(f"mode must be exact or fast, got {mode!r}")
+        if mode == "auto":
+            mode = "stream" if enc.attention_type == "chunk" else "exact"
+        if mode not in ("exact", "stream", "fast", "onepass"):
+            raise LongFormError(f"mode must be auto, exact, stream, fast or onepass, got {mode!r}")
+        if mode == "stream" and enc.attention_type != "chunk":
+            raise LongFormError("mode stream needs chunk attention; use exact for local attention")
+        if enc.attention_type == "global" and mode != "onepass":
+            raise LongFormError("window-by-window encoding needs chunk or local attention, not global "
+                                "(set encoder_conf.attention_type: chunk, or use mode onepass)")
         if getattr(model, "preencoder", None) is not None or getattr(model, "postencoder", None) is not None:
             raise LongFormError("pre-/post-encoders are not supported in long-form encoding")
         norm = getattr(model, "normalize", None)
@@ -141,6 +152,13 @@ class LongFormEncoder:
 
     def windows(self, total: int) -> Iterator[Tuple[int, int, int, int]]:
         """(out_start, out_end, in_start, in_end) in encoder frames, in order."""
+        if self.mode == "onepass":
+            yield 0, total, 0, total
+            return
+        if self.mode == "stream":  # no context: the block streams carry it
+            for a in range(0, total, self.window):
+                yield a, min(a + self.window, total), a, min(a + self.window, total)
+            return
         for a in range(0, total, self.window):
             b = min(a + self.window, total)
             if self.mode == "exact":
@@ -169,6 +187,19 @@ class LongFormEncoder:
 
     # ------------------------------------------------------------------ encode
     @torch.no_grad()
+    def _features(self, samples: np.ndarray, x0: int, f0: int, f1: int):
+        """Normalised one-pass feature frames ``[f0, f1)`` from ``samples`` read at ``x0``."""
+        dev = next(self.model.parameters()).device
+        wav = torch.as_tensor(samples, dtype=torch.float32, device=dev)[None]
+        feats, _ = self.model.frontend(wav, torch.tensor([wav.size(1)], device=dev))
+        j0 = f0 - x0 // self.fe.hop
+        feats = feats[:, j0: j0 + (f1 - f0)]
+        lens = torch.tensor([feats.size(1)], device=dev)
+        if self.model.normalize is not None:
+            feats, lens = self.model.normalize(feats, lens)
+        return feats, lens
+
+    @torch.no_grad()
     def encode_window(self, samples: np.ndarray, x0: int, f0: int, f1: int) -> torch.Tensor:
         """Encoder output (T, d) for the features ``[f0, f1)`` computed from ``samples`` read at ``x0``."""
         dev = next(self.model.parameters()).device
@@ -185,6 +216,9 @@ class LongFormEncoder:
     def encode(self, reader: "AudioReader", progress=None) -> Iterator[Tuple[int, torch.Tensor]]:
         """Yield (first encoder frame, encoder output of the window) for the whole recording."""
         total = self.num_frames(reader.num_samples)
+        if self.mode == "stream":
+            yield from self._stream(reader, total, progress)
+            return
         for a, b, s, e in self.windows(total):
             x0, x1, f0, f1 = self.sample_span(s, e, reader.num_samples)
             out = self.encode_window(reader.read(x0, x1), x0, f0, f1)
@@ -193,6 +227,33 @@ class LongFormEncoder:
             if progress is not None:
                 progress(b - a)
             yield a, out[a - s: b - s]
+
+
+def _stream_method(self, reader, total, progress):
+    """Exact streaming encoding (chunk attention): embed window by window, blocks chunk by chunk."""
+    enc = self.encoder
+    C = enc.chunk_frames
+
+    def chunks():
+        for a, b, _, _ in self.windows(total):
+            x0, x1, f0, f1 = self.sample_span(a, b, reader.num_samples)
+            feats, _ = self._features(reader.read(x0, x1), x0, f0, f1)
+            x, _ = enc.embed(feats)
+            x = enc.drop(x)[:, : b - a]
+            for c in range(0, x.size(1), C):
+                yield x[:, c: c + C]
+
+    offset = 0
+    with torch.no_grad():
+        for out in _stream_blocks(enc, chunks()):
+            n = out.size(1)
+            if progress is not None:
+                progress(n)
+            yield offset, out[0]
+            offset += n
+
+
+LongFormEncoder._stream = _stream_method
 
 
 class AudioReader:
@@ -265,3 +326,94 @@ class AudioReader:
         if out.shape[0] < x1 - x0:
             out = np.pad(out, (0, x1 - x0 - out.shape[0]))
         return out
+
+
+class _BlockStream:
+    """One Conformer block of a chunk-attention encoder, run chunk by chunk.
+
+    Feed-forward modules work per frame and attention inside a chunk, so a
+    chunk's attention output is final as soon as the chunk has arrived; only
+    the depthwise convolution looks ``k2 = (kernel - 1) / 2`` frames into the
+    neighbouring chunks. The stream therefore holds one chunk back until the
+    next one arrives, keeps the last ``k2`` frames of the chunk before it, and
+    feeds the convolution exactly what a one-pass run would (zeros beyond the
+    recording's ends).
+    """
+
+    def __init__(self, block, att_kwargs: dict) -> None:
+        self.b = block
+        self.att = att_kwargs
+        self.k2 = (block.conv.dw.kernel_size[0] - 1) // 2
+        if att_kwargs["chunk"] <= self.k2:
+            raise LongFormError(f"chunks of {att_kwargs['chunk']} frames are not longer than the "
+                                f"convolution's half width {self.k2}")
+        self.left: Optional[torch.Tensor] = None  # GLU outputs of the last k2 frames before `held`
+        self.held: Optional[torch.Tensor] = None  # (T, d) attention-block output of the held chunk
+        self.held_glu: Optional[torch.Tensor] = None
+
+    def _glu(self, x2: torch.Tensor) -> torch.Tensor:
+        """Convolution-module input up to the depthwise convolution (per frame)."""
+        y = self.b.conv.pw1(self.b.norm_conv(x2).transpose(1, 2))
+        return torch.nn.functional.glu(y, dim=1)  # (1, d, T)
+
+    def _finish(self, x2, glu_left, glu_mid, glu_right):
+        """Block output for ``x2`` given the convolution's left/right context (GLU space)."""
+        b, k2 = self.b, self.k2
+        d = glu_mid.size(1)
+
+        def pad(ctx, side):
+            n = 0 if ctx is None else ctx.size(2)
+            z = glu_mid.new_zeros(1, d, k2 - n)
+            if ctx is None:
+                return z
+            return torch.cat([z, ctx], 2) if side == "left" else torch.cat([ctx, z], 2)
+
+        y = torch.cat([pad(glu_left, "left"), glu_mid, pad(glu_right, "right")], 2)
+        y = torch.nn.functional.conv1d(y, b.conv.dw.weight, b.conv.dw.bias, groups=d)
+        if isinstance(b.conv.norm, torch.nn.LayerNorm):
+            y = b.conv.norm(y.transpose(1, 2)).transpose(1, 2)
+        else:
+            y = b.conv.norm(y)
+        y = b.conv.pw2(torch.nn.functional.silu(y)).transpose(1, 2)
+        x3 = x2 + y
+        x4 = x3 + 0.5 * b.ff2(x3)
+        return b.norm_out(x4)
+
+    def push(self, x: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        """Give the next chunk (1, T, d) of block input, or None at the end; get a finished chunk."""
+        out = None
+        if x is not None:
+            b = self.b
+            x1 = x + 0.5 * b.ff1(x)
+            valid = torch.ones(1, x1.size(1), dtype=torch.bool, device=x1.device)
+            x2 = x1 + b.att(b.norm_att(x1), valid, **self.att)
+            glu = self._glu(x2)
+        if self.held is not None:
+            right = glu[:, :, : self.k2] if x is not None else None
+            out = self._finish(self.held, self.left, self.held_glu, right)
+            # chunks are longer than k2 (checked at construction), except perhaps the
+            # last one, which has no successor
+            self.left = self.held_glu[:, :, -self.k2:] if self.k2 else None
+        self.held, self.held_glu = (x2, glu) if x is not None else (None, None)
+        return out
+
+
+def _stream_blocks(encoder, chunks):
+    """Run ``encoder``'s blocks over an iterator of (1, C, d) embedded chunks; yield output chunks."""
+    att = dict(encoder.attention_kwargs())
+    streams = [_BlockStream(b, att) for b in encoder.blocks]
+
+    def through(i, x):
+        if i == len(streams):
+            if x is not None:
+                yield x
+            return
+        y = streams[i].push(x)
+        if y is not None:
+            yield from through(i + 1, y)
+        if x is None:  # end of input: flush the rest of the pipeline
+            yield from through(i + 1, None)
+
+    for c in chunks:
+        yield from through(0, c)
+    yield from through(0, None)

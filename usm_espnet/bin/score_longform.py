@@ -1,0 +1,83 @@
+"""Score long-form decoding per recording (WER against length), or compare several models.
+
+    # one model
+    python -m usm_espnet.bin.score_longform --ref data/longform/text --hyp exp/a/decode_longform/text \
+        --utt2lang data/longform/utt2lang --utt2dur data/longform/utt2dur \
+        --out_dir exp/a/decode_longform/score --title "..." [--standin true] \
+        [--recipe_results RESULTS.md --section_id a_longform]
+    # several models side by side, with the paper's Table 7 and a WER-vs-length plot
+    python -m usm_espnet.bin.score_longform --compare "chunk 8 s=exp/c/decode_longform/score/scores.json" \
+        --compare "local 128=..." --title "..." --recipe_results RESULTS.md --section_id longform \
+        --plot results/longform_wer_vs_length.png
+"""
+
+import argparse
+import os
+import shlex
+import sys
+from typing import List, Optional
+
+from usm_espnet.utils import str2bool
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m usm_espnet.bin.score_longform",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--ref")
+    p.add_argument("--hyp")
+    p.add_argument("--utt2lang")
+    p.add_argument("--utt2dur")
+    p.add_argument("--out_dir")
+    p.add_argument("--compare", action="append", default=[], help="label=scores.json")
+    p.add_argument("--title", required=True)
+    p.add_argument("--standin", type=str2bool, default=False)
+    p.add_argument("--recipe_results", default="")
+    p.add_argument("--section_id", default="")
+    p.add_argument("--plot", default="", help="png path relative to the RESULTS.md directory")
+    a = p.parse_args(argv)
+    from usm_espnet.data.kaldi import DataDirError, read_kaldi_map
+    from usm_espnet.report import longform as lfr
+    from usm_espnet.report.results import update_recipe_results
+
+    cmd = "python -m usm_espnet.bin.score_longform " + " ".join(
+        shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
+    base = os.path.dirname(os.path.abspath(a.recipe_results)) if a.recipe_results else "."
+    try:
+        if a.compare:
+            models = []
+            for item in a.compare:
+                label, sep, path = item.rpartition("=")
+                if not sep or not label:
+                    raise ValueError(f"--compare must look like label=scores.json, got {item!r}")
+                models.append((label, lfr.load_scores(path)))
+            if a.plot:
+                lfr.plot_wer_vs_length(models, os.path.join(base, a.plot), a.title)
+            md = lfr.comparison_markdown(models, a.title, a.standin, cmd, a.plot)
+        else:
+            for opt in ("ref", "hyp", "utt2dur", "out_dir"):
+                if not getattr(a, opt):
+                    raise ValueError(f"--{opt} is required unless --compare is given")
+            refs = dict(read_kaldi_map(a.ref, allow_empty_value=True).items())
+            hyps = dict(read_kaldi_map(a.hyp, allow_empty_value=True).items()) if os.path.exists(a.hyp) else {}
+            u2l = dict(read_kaldi_map(a.utt2lang).items()) if a.utt2lang else {}
+            u2d = {k: float(v) for k, v in read_kaldi_map(a.utt2dur).items()}
+            scores = lfr.score_recordings(refs, hyps, u2l, u2d)
+            os.makedirs(a.out_dir, exist_ok=True)
+            lfr.save_scores(os.path.join(a.out_dir, "scores.json"), scores)
+            plot = a.plot
+            if plot:
+                lfr.plot_wer_vs_length([("", scores)], os.path.join(base, plot), a.title)
+            md = lfr.recordings_markdown(scores, a.title, a.standin, cmd, plot)
+            with open(os.path.join(a.out_dir, "RESULTS.md"), "w", encoding="utf-8") as f:
+                f.write(md)
+        if a.recipe_results and a.section_id:
+            update_recipe_results(a.recipe_results, a.section_id, md)
+    except (DataDirError, FileNotFoundError, ValueError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
