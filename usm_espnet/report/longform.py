@@ -83,20 +83,21 @@ def plot_wer_vs_length(models: Sequence[Tuple[str, Dict[str, Dict]]], png_path: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    for label, scores in models:
-        langs = sorted({s["lang"] or "" for s in scores.values()})
-        for lang in langs:
-            pts = sorted((s["seconds"] / 60.0, s["wer"]) for s in scores.values()
-                         if (s["lang"] or "") == lang and not s.get("missing_hyp"))
-            if pts:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
-                        label=f"{label} {lang}".strip())
-    ax.set_xscale("log")
-    ax.set_xlabel("recording length (minutes, log scale)")
-    ax.set_ylabel("WER (%)")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, key in zip(axes, ("wer", "cer")):
+        for label, scores in models:
+            langs = sorted({s["lang"] or "" for s in scores.values()})
+            for lang in langs:
+                pts = sorted((s["seconds"] / 60.0, s[key]) for s in scores.values()
+                             if (s["lang"] or "") == lang and not s.get("missing_hyp"))
+                if pts:
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
+                            label=f"{label} {lang}".strip())
+        ax.set_xscale("log")
+        ax.set_xlabel("recording length (minutes, log scale)")
+        ax.set_ylabel(f"{key.upper()} (%)")
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
@@ -114,12 +115,13 @@ def comparison_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]], title: st
     lines = [f"## {title}", ""]
     if standin:
         lines += [f"> {STANDIN_LABEL}", ""]
-    lines.append("| Recording | Lang | Minutes | " + " | ".join(f"WER (%) {_md_cell(m)}" for m, _ in models) + " |")
-    lines.append("| --- | --- | ---: | " + " | ".join("---:" for _ in models) + " |")
+    lines.append("| Recording | Lang | Minutes | " + " | ".join(f"WER (%) {_md_cell(m)}" for m, _ in models)
+                 + " | " + " | ".join(f"CER (%) {_md_cell(m)}" for m, _ in models) + " |")
+    lines.append("| --- | --- | ---: | " + " | ".join("---:" for _ in 2 * list(models)) + " |")
     for r in recs:
         first = next(s[r] for _, s in models if r in s)
-        cells = [("not decoded" if s[r].get("missing_hyp") else f"{s[r]['wer']:.2f}") if r in s else "-"
-                 for _, s in models]
+        cells = [("not decoded" if s[r].get("missing_hyp") else f"{s[r][key]:.2f}") if r in s else "-"
+                 for key in ("wer", "cer") for _, s in models]
         lines.append(f"| {_md_cell(r)} | {first['lang']} | {_minutes(first['seconds'])} | " + " | ".join(cells) + " |")
     if command:
         lines += ["", f"- **command**: `{command}`"]
