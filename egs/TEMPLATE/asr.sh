@@ -119,9 +119,9 @@ signature() {
         2) echo "min_dur=${min_dur} max_dur=${max_dur} lang_token=${lang_token}" ;;
         3) echo "token_type=${token_type} nbpe=${nbpe} lang_token=${lang_token}" ;;
         4) echo "ssl_config=${ssl_config} ssl_train_set=${ssl_train_set} min_dur=${min_dur} max_dur=${max_dur}" ;;
-        5) echo "ssl_config=${ssl_config} ssl_args=${ssl_args}" ;;
+        5) echo "ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_train_set=${ssl_train_set}" ;;
         6) echo "asr_config=${asr_config} token_type=${token_type} lang_token=${lang_token}" ;;
-        7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model}" ;;
+        7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}" ;;
         8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
         *) echo "" ;;
     esac
@@ -216,9 +216,13 @@ if [ -n "${ssl_config}" ] && run_stage 4 "${ssl_stats_dir}"; then
     [ -f "${data_dir}/${ssl_train_set}/wav.scp" ] || die "no ${data_dir}/${ssl_train_set}/wav.scp: \
 put untranscribed audio under <root>/<lang>/wav.lst and run python -m usm_espnet.bin.prepare_untranscribed \
 --root <root> --out_dir ${data_dir}/${ssl_train_set}, or pretrain on labelled audio with --ssl_train_set ${train_set}"
-    ${python} -m usm_espnet.bin.format_data --in_dir "${data_dir}/${ssl_train_set}" \
-        --out_dir "${dump_dir}/raw/${ssl_train_set}" --min_dur "${min_dur}" --max_dur "${max_dur}" \
-        --require_text false --nj "${nj}"
+    if [[ " ${train_set} ${valid_set} ${test_sets} " == *" ${ssl_train_set} "* ]]; then
+        log "pre-training on ${dump_dir}/raw/${ssl_train_set} as formatted by stage 2"
+    else
+        ${python} -m usm_espnet.bin.format_data --in_dir "${data_dir}/${ssl_train_set}" \
+            --out_dir "${dump_dir}/raw/${ssl_train_set}" --min_dur "${min_dur}" --max_dur "${max_dur}" \
+            --require_text false --nj "${nj}"
+    fi
     rm -rf "${ssl_stats_dir}.tmp"; mkdir -p "$(dirname "${ssl_stats_dir}")"
     # shellcheck disable=SC2086
     ${python} -m usm_espnet.bin.ssl_train --collect_stats true --config "${ssl_config}" \
@@ -268,7 +272,7 @@ if run_stage 7 "${asr_exp}"; then
     if [ -n "${ssl_config}" ]; then
         [ -f "${ssl_exp}/${ssl_model}" ] || die "no ${ssl_exp}/${ssl_model}: run stage 5 first"
         ${python} -m usm_espnet.bin.check_encoder_compat --pretrained "${ssl_exp}/config.yaml" \
-            --config "${asr_config}" || die "the encoder of ${asr_config} cannot load ${ssl_exp}'s"
+            --config "${asr_config}" --args "${asr_args}" || die "the encoder of ${asr_config} cannot load ${ssl_exp}'s"
         init_opts="--init_param ${ssl_exp}/${ssl_model}:encoder:encoder"
         mvn_stats=${ssl_stats_dir}/train/feats_stats.npz
         log "fine-tuning: encoder from ${ssl_exp}/${ssl_model}, feature statistics from ${ssl_stats_dir}"
@@ -304,6 +308,7 @@ if run_stage 8 "${asr_exp}"; then
         # shellcheck disable=SC2086
         ${python} -m usm_espnet.bin.longform_inference --asr_train_config "${asr_exp}/config.yaml" \
             --asr_model_file "${asr_exp}/${inference_model}" --wav_scp "${data_dir}/${s}/wav.scp" \
+            --device "$([ "${ngpu}" -gt 0 ] && echo cuda || echo cpu)" \
             --output_dir "${out}.tmp" ${longform_args} > "${out}.log" 2>&1 \
             || { tail -20 "${out}.log" >&2; die "long-form decoding failed; see ${out}.log"; }
         rm -rf "${out}" && mv "${out}.tmp" "${out}" && mv "${out}.log" "${out}/decode.log"

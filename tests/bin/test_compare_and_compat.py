@@ -65,3 +65,13 @@ def test_check_encoder_compat(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "encoder_conf.output_size: pre-trained 16, fine-tuning 32" in err
     assert "encoder_conf.input_layer" in err
+    # options that change no parameter may differ; --args overrides count
+    local = _yaml(tmp_path / "local.yaml", attention_type="local")
+    assert check_encoder_compat.main(["--pretrained", local, "--config", pre]) == 0
+    assert check_encoder_compat.main(["--pretrained", pre, "--config", pre,
+                                      "--args", "--max_epoch 3 --encoder_conf num_blocks=8"]) == 1
+    assert "encoder_conf.num_blocks: pre-trained 1, fine-tuning 8" in capsys.readouterr().err
+    hop = tmp_path / "hop.yaml"
+    hop.write_text(open(pre).read().replace("n_mels: 20", "n_mels: 20\n  hop_length: 128"))
+    assert check_encoder_compat.main(["--pretrained", pre, "--config", str(hop)]) == 1
+    assert "frontend_conf.hop_length" in capsys.readouterr().err

@@ -131,6 +131,15 @@ def test_audio_reader_resamples_downmixes_and_reports_bad_files(tmp_path):
         seg = r.read(16000, 32000)
         assert seg.shape == (16000,)
         assert np.abs(seg - tone[16000:32000]).max() < 0.02
+    # broadband audio at 44.1 kHz: spans equal a one-pass resampling of the whole file
+    import torchaudio.functional as AF
+
+    noise = (0.1 * np.random.default_rng(3).standard_normal(44100 * 4)).astype(np.float32)
+    sf.write(tmp_path / "n44.wav", noise, 44100, subtype="FLOAT")
+    whole = AF.resample(torch.from_numpy(noise), 44100, 16000).numpy()
+    r = AudioReader(str(tmp_path / "n44.wav"))
+    for x0, x1 in ((0, 8000), (12345, 30001), (40000, 64000)):
+        assert np.abs(r.read(x0, x1) - whole[x0:x1]).max() < 1e-4, (x0, x1)
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
     with pytest.raises(LongFormError, match="empty.wav: no audio"):
         AudioReader(str(tmp_path / "empty.wav"))

@@ -113,8 +113,8 @@ def decode(args) -> int:
                 for offset, enc in lf.encode(reader, progress=bar.update):
                     logp = model.ctc.log_softmax(enc[None])[0]
                     dec.feed(logp, offset)
-        except LongFormError as e:
-            logger.error("skipping %s: %s", key, e)
+        except Exception as e:  # one bad recording must not lose the others' results
+            logger.error("skipping %s (%s): %s: %s", key, path, type(e).__name__, e)
             skipped += 1
             continue
         emissions = dec.result()

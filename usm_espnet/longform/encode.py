@@ -127,7 +127,8 @@ class LongFormEncoder:
                                 "long-form encoding needs global_mvn or none")
         fe = model.frontend
         stft = getattr(fe, "stft", None)
-        if stft is None or getattr(fe, "fs", SAMPLE_RATE) != SAMPLE_RATE:
+        fs = getattr(getattr(fe, "logmel", None), "mel_options", {}).get("sr", SAMPLE_RATE)
+        if stft is None or fs != SAMPLE_RATE:
             raise LongFormError("long-form encoding needs ESPnet's default (STFT) frontend at 16 kHz")
         self.fe = _Frontend(stft.n_fft, stft.hop_length, stft.center)
         if not self.fe.center:
@@ -152,6 +153,8 @@ class LongFormEncoder:
 
     def windows(self, total: int) -> Iterator[Tuple[int, int, int, int]]:
         """(out_start, out_end, in_start, in_end) in encoder frames, in order."""
+        if total <= 0:
+            return
         if self.mode == "onepass":
             yield 0, total, 0, total
             return
@@ -317,11 +320,15 @@ class AudioReader:
             return self._read_orig(x0, x1)
         import torchaudio.functional as AF
 
-        r = self.sr / SAMPLE_RATE
-        a = max(0, int(math.floor(x0 * r)) - self.MARGIN)
-        b = min(self._orig_frames, int(math.ceil(x1 * r)) + self.MARGIN)
+        # Start the span on a sample where both rates' grids meet (a multiple of
+        # sr / gcd in the original), so every span is resampled in the same phase
+        # as a one-pass resampling of the whole file.
+        g = math.gcd(self.sr, SAMPLE_RATE)
+        so, st = self.sr // g, SAMPLE_RATE // g
+        a = max(0, (x0 // st) * so - (-(-self.MARGIN // so)) * so)
+        b = min(self._orig_frames, int(math.ceil(x1 * self.sr / SAMPLE_RATE)) + self.MARGIN)
         y = AF.resample(torch.from_numpy(self._read_orig(a, b)), self.sr, SAMPLE_RATE).numpy()
-        off = int(round(x0 - a / r))
+        off = x0 - a * SAMPLE_RATE // self.sr
         out = y[off: off + (x1 - x0)]
         if out.shape[0] < x1 - x0:
             out = np.pad(out, (0, x1 - x0 - out.shape[0]))

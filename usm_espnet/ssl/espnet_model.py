@@ -82,7 +82,8 @@ class ESPnetBestRQModel(AbsESPnetModel):
         super().__init__()
         if frontend is not None:
             hop = getattr(frontend, "hop_length", None)
-            fs = getattr(frontend, "fs", None) or 16000
+            logmel = getattr(frontend, "logmel", None)
+            fs = getattr(logmel, "mel_options", {}).get("sr") or 16000
             if hop:
                 frame_shift_ms = 1000.0 * float(hop) / float(fs)
         self.config = BestRQConfig(
@@ -115,6 +116,15 @@ class ESPnetBestRQModel(AbsESPnetModel):
             num_quantizers, codebook_size, codebook_dim, self.stack, mask_prob,
             self.config.mask_span, mask_span_ms, frame_shift_ms, noise_std,
         )
+
+    def _rank_generator(self) -> Optional[torch.Generator]:
+        """None (the global RNG) in one process; a per-rank CPU generator under DDP."""
+        dist = torch.distributed
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return None
+        if getattr(self, "_gen", None) is None:
+            self._gen = torch.Generator().manual_seed(torch.initial_seed() + 7919 * dist.get_rank())
+        return self._gen
 
     def _extract_feats(
         self, speech: torch.Tensor, speech_lengths: torch.Tensor
@@ -150,8 +160,9 @@ class ESPnetBestRQModel(AbsESPnetModel):
         if self.normalize is not None:
             feats, lens = self.normalize(feats, lens)
         labels, _ = self.quantizer(feats, lens)
-        # Validation uses a fixed mask draw so that its loss is comparable across epochs.
-        gen = None if self.training else torch.Generator().manual_seed(self.config.seed + 1)
+        # Validation uses a fixed mask draw so that its loss is comparable across epochs;
+        # under DDP each rank draws its own masks (ESPnet seeds all ranks alike).
+        gen = self._rank_generator() if self.training else torch.Generator().manual_seed(self.config.seed + 1)
         mask = compute_mask(lens, feats.size(1), self.config.mask_prob,
                             self.config.mask_span, gen)
         masked = apply_mask(feats, mask, self.config.noise_std, gen)

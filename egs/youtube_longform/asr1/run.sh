@@ -16,11 +16,15 @@ cd "$(dirname "$0")"
 
 models="chunk local global"
 args=()
-# our own option, and the template options the comparison below needs to know
-exp_dir=exp; results_md=RESULTS.md; stop_stage=100
+# our own option, the ones we add to, and the ones the comparison below needs
+exp_dir=exp; results_md=RESULTS.md; stop_stage=100; user_asr_args=""; user_longform_args=""
 while [ $# -gt 0 ]; do
+    if [[ "$1" == --*=* ]]; then set -- "${1%%=*}" "${1#*=}" "${@:2}"; fi
     case "$1" in
         --models) models=$2; shift 2; continue ;;
+        --asr_args) user_asr_args=$2; shift 2; continue ;;
+        --longform_args) user_longform_args=$2; shift 2; continue ;;
+        --asr_tag|--ssl_config) echo "run.sh: $1 is set per model by run.sh; not supported here" >&2; exit 1 ;;
         --preset) . "conf/presets/$2.sh" ;;
         --exp_dir) exp_dir=$2 ;;
         --results_md) results_md=$2 ;;
@@ -28,14 +32,17 @@ while [ $# -gt 0 ]; do
     esac
     args+=("$1"); shift
 done
+# a preset's asr_args come first, the command line's after them
+user_asr_args="${asr_args:-} ${user_asr_args}"
 
 for att in ${models}; do
-    mode=exact
+    mode=auto    # chunk: exact streaming; local: exact windows
     [ "${att}" = global ] && mode=onepass   # no finite receptive field: one pass, short ones only
     ../../TEMPLATE/asr.sh --corpus youtube_longform --standin "${standin}" \
         --asr_config conf/train_asr_chunk_conformer.yaml --test_sets "" --longform_sets longform --max_dur 15 \
         "${args[@]}" --asr_tag "${att}" \
-        --asr_args "${asr_args:-} --encoder_conf attention_type=${att}" --longform_args "--mode ${mode}"
+        --asr_args "${user_asr_args} --encoder_conf attention_type=${att}" \
+        --longform_args "--mode ${mode} ${user_longform_args}"
 done
 
 if [ "${stop_stage}" -ge 9 ]; then

@@ -25,7 +25,7 @@ log "N=16 pre-training and fine-tuning: log in ${exp_dir}/ablation_n16.log"
 pid_a=$!
 ( run --ssl_config "" --stage 7 --stop_stage 9 "$@" && run "${n1[@]}" --stage 5 --stop_stage 9 "$@" ) &
 pid_b=$!
-wait "${pid_a}" || { log "the N=16 stream failed"; exit 1; }
+wait "${pid_a}" || { log "the N=16 stream failed (log: ${exp_dir}/ablation_n16.log)"; kill "${pid_b}" 2>/dev/null || true; exit 1; }
 wait "${pid_b}" || { log "the scratch / N=1 stream failed"; exit 1; }
 
 tag=${asr_tag}
