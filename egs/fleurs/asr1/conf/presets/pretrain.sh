@@ -13,3 +13,6 @@ data_dir=data_pretrain
 dump_dir=dump_pretrain
 exp_dir=exp_pretrain
 results_md=exp_pretrain/RESULTS.md
+# compare all three at the same step: the last checkpoint, not the valid-loss average (for the
+# pre-trained runs the lowest valid losses come from epochs still on the CTC blank plateau)
+inference_model=latest.pth
