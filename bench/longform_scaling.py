@@ -1,6 +1,6 @@
 """Long-form decoding cost against recording length: 1 minute vs 60 minutes, on CPU.
 
-    python bench/longform_scaling.py [--minutes 1,60] [--window_seconds 60] [--mode auto]
+    python bench/longform_scaling.py [--minutes 1,60] [--window_seconds S] [--mode auto]
 
 A randomly initialised chunk-wise Conformer (the long-form recipe's 2.6M-parameter
 model, 8 s chunks) with a CTC head decodes a noise recording of each length from
@@ -88,12 +88,13 @@ def worker(wav: str, window: float, mode: str) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", default="1,60")
-    p.add_argument("--window_seconds", type=float, default=60.0)
+    p.add_argument("--window_seconds", type=float, default=None,
+                   help="default: LongFormEncoder's (one chunk when streaming)")
     p.add_argument("--mode", choices=["auto", "stream", "exact", "fast"], default="auto")
     p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.worker:
-        print(json.dumps(worker(a.worker[0], float(a.worker[1]), a.worker[2])))
+        print(json.dumps(worker(a.worker[0], float(a.worker[1]) or None, a.worker[2])))
         return 0
     mins = [float(m) for m in a.minutes.split(",")]
     res = {}
@@ -101,7 +102,7 @@ def main(argv=None) -> int:
         for m in mins:
             wav = os.path.join(d, f"{m:g}min.wav")
             _write_noise(wav, m)
-            out = subprocess.run([sys.executable, __file__, "--worker", wav, str(a.window_seconds), a.mode],
+            out = subprocess.run([sys.executable, __file__, "--worker", wav, str(a.window_seconds or 0), a.mode],
                                  capture_output=True, text=True)
             if out.returncode != 0:
                 print(out.stderr[-3000:], file=sys.stderr)

@@ -2,7 +2,7 @@
 
     python -m usm_espnet.bin.longform_inference --asr_train_config exp/asr/config.yaml \
         --asr_model_file exp/asr/valid.loss.ave.pth --wav_scp data/longform/wav.scp \
-        --output_dir exp/asr/decode_longform [--mode auto|stream|exact|fast|onepass] [--window_seconds 60] \
+        --output_dir exp/asr/decode_longform [--mode auto|stream|exact|fast|onepass] [--window_seconds S] \
         [--overlap_seconds 2] [--decoder greedy|beam] [--beam_size 8]
 
 Writes ``<output_dir>/text`` (one line per recording), ``words.ctm`` (word
@@ -45,7 +45,8 @@ def get_parser() -> argparse.ArgumentParser:
                    "(any attention type; memory grows with length)")
     p.add_argument("--max_onepass_seconds", type=float, default=900.0,
                    help="onepass mode: longer recordings are skipped (reported, not decoded)")
-    p.add_argument("--window_seconds", type=float, default=60.0)
+    p.add_argument("--window_seconds", type=float, default=None,
+                   help="output window (default: one chunk in stream mode, 60 s otherwise)")
     p.add_argument("--overlap_seconds", type=float, default=2.0)
     p.add_argument("--decoder", choices=["greedy", "beam"], default="greedy")
     p.add_argument("--beam_size", type=int, default=8)

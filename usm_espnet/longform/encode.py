@@ -99,13 +99,15 @@ class LongFormEncoder:
     Args:
         model: ESPnet ASR model (``frontend``, ``normalize``, ``encoder``) whose
             encoder is a :class:`ChunkConformerEncoder` with chunk or local attention.
-        window_seconds: Output window length (rounded to whole chunks).
+        window_seconds: Output window length (rounded to whole chunks); default one
+            chunk in ``stream`` mode (it recomputes nothing, so small windows are
+            free and keep memory lowest), 60 s otherwise (fewer recomputed edges).
         mode: ``auto`` (``stream`` for chunk attention, else ``exact``),
             ``exact``, ``stream``, ``fast`` or ``onepass``.
         overlap_seconds: Context on each side in ``fast`` mode.
     """
 
-    def __init__(self, model, window_seconds: float = 60.0, mode: str = "auto",
+    def __init__(self, model, window_seconds: Optional[float] = None, mode: str = "auto",
                  overlap_seconds: float = 2.0) -> None:
         enc = model.encoder
         if not isinstance(enc, ChunkConformerEncoder):
@@ -138,6 +140,8 @@ class LongFormEncoder:
         unit = enc.chunk_frames if enc.attention_type == "chunk" else 1
         frame_s = self.fe.hop * enc.subsampling / SAMPLE_RATE
         self.frame_seconds = frame_s
+        if window_seconds is None:
+            window_seconds = unit * frame_s if mode == "stream" else 60.0
         self.window = max(unit, int(round(window_seconds / frame_s / unit)) * unit)
         self.overlap = int(math.ceil(overlap_seconds / frame_s))
         self.unit = unit
