@@ -92,6 +92,9 @@ def test_train_and_decode_with_registered_encoder(tmp_path, run_module):
     # our batched greedy CTC path
     run_module(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_greedy",
           "--ctc_greedy", "true", "--batch_size", "3"], tmp_path)
+    conf = (tmp_path / "dec_greedy" / "1best_recog" / "confidence").read_text().split("\n")
+    assert all(0.0 <= float(line.split()[1]) <= 1.0 for line in conf if line)
+    assert len([line for line in conf if line]) == 8
     for d in ("dec_beam", "dec_greedy"):
         lines = (tmp_path / d / "1best_recog" / "text").read_text().splitlines()
         assert sorted(l.split()[0] for l in lines) == sorted(f"u{i}" for i in range(8))

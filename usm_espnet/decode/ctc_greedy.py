@@ -14,6 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from usm_espnet.decode.confidence import ctc_confidence
 from usm_espnet.utils import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -154,13 +155,16 @@ def decode(
             if masks is not None:
                 allowed = torch.stack([masks[_lang_of(u2l, k, utt2lang)] for k in keys]).to(device)
                 logp = logp.masked_fill(~allowed[:, None, :], float("-inf"))
-            for key, ids in zip(keys, greedy_ids(logp, enc_lens, blank=blank)):
+            for b, (key, ids) in enumerate(zip(keys, greedy_ids(logp, enc_lens, blank=blank))):
                 tokens = converter.ids2tokens(ids)
-                results[key] = (tokenizer.tokens2text(tokens), tokens, ids)
+                conf = ctc_confidence(logp[b], int(enc_lens[b]), blank)
+                results[key] = (tokenizer.tokens2text(tokens), tokens, ids, conf)
     out = Path(output_dir) / "1best_recog"
     keys = sorted(results)
     for name, fmt in (("text", lambda r: r[0]), ("token", lambda r: " ".join(r[1])),
-                      ("token_int", lambda r: " ".join(map(str, r[2])))):
+                      ("token_int", lambda r: " ".join(map(str, r[2]))),
+                      # usm_espnet.decode.confidence.ctc_confidence, for pseudo-label filtering
+                      ("confidence", lambda r: f"{r[3]:.4f}")):
         atomic_write_text(out / name,
                           "".join(f"{k} {fmt(results[k])}".rstrip() + "\n" for k in keys))
     logger.info("decoded %d utterances in %.1f s", len(results), time.time() - start)
