@@ -41,7 +41,7 @@ seed: 0
 
 
 @pytest.mark.timeout(900)
-def test_train_and_decode_with_registered_encoder(tmp_path, run_module):
+def test_train_and_decode_with_registered_encoder(tmp_path, run_module, monkeypatch):
     rng = np.random.default_rng(0)
     data = tmp_path / "data"
     data.mkdir()
@@ -98,3 +98,39 @@ def test_train_and_decode_with_registered_encoder(tmp_path, run_module):
     for d in ("dec_beam", "dec_greedy"):
         lines = (tmp_path / d / "1best_recog" / "text").read_text().splitlines()
         assert sorted(l.split()[0] for l in lines) == sorted(f"u{i}" for i in range(8))
+
+    # per-language adapters at inference: identity adapters change nothing; a perturbed
+    # adapter for one language changes only that language's utterances
+    import torch
+
+    from espnet2.tasks.asr import ASRTask
+
+    from usm_espnet.nets.adapters import Adapters
+    from usm_espnet.registry import register
+
+    register(["espnet2.tasks.asr"])
+    monkeypatch.chdir(tmp_path)  # the saved config names the statistics by relative path
+    model, _ = ASRTask.build_model_from_file(str(exp / "config.yaml"),
+                                             str(exp / "valid.loss.best.pth"), "cpu")
+    ad = Adapters.attach(model.encoder, bottleneck=4)
+    ad.add_language("aa_xx")
+    ad.add_language("bb_xx")
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in ad.bank["bb_xx"].parameters():
+            p.add_(2.0 * torch.randn_like(p))
+    ad.save_language("aa_xx", str(tmp_path / "adapters" / "aa_xx.pth"))
+    ad.save_language("bb_xx", str(tmp_path / "adapters" / "bb_xx.pth"))
+    (tmp_path / "utt2lang").write_text("".join(f"u{i} {'aa_xx' if i < 4 else 'bb_xx'}\n"
+                                               for i in range(8)))
+    run_module(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_adapt",
+                "--ctc_greedy", "true", "--batch_size", "3", "--adapters_dir", "adapters",
+                "--utt2lang", "utt2lang"], tmp_path)
+
+    def conf_of(d):
+        rows = (tmp_path / d / "1best_recog" / "confidence").read_text().split()
+        return dict(zip(rows[::2], map(float, rows[1::2])))
+
+    plain, adapted = conf_of("dec_greedy"), conf_of("dec_adapt")
+    assert all(adapted[f"u{i}"] == plain[f"u{i}"] for i in range(4))
+    assert any(adapted[f"u{i}"] != plain[f"u{i}"] for i in range(4, 8))

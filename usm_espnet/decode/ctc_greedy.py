@@ -89,6 +89,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang_token_sets", default=None,
                    help="json {lang: [token ids]} (stage 3): restrict each utterance's output "
                         "to its language's tokens")
+    p.add_argument("--adapters_dir", default=None,
+                   help="directory of per-language adapters <lang>.pth (usm_espnet.nets.adapters): "
+                        "each utterance is encoded with its language's adapters (needs --utt2lang)")
     p.add_argument("--log_level", default="INFO")
     return p
 
@@ -104,6 +107,7 @@ def decode(
     num_workers: int = 0,
     utt2lang: Optional[str] = None,
     lang_token_sets: Optional[str] = None,
+    adapters_dir: Optional[str] = None,
 ) -> int:
     """Decode every utterance; write ``output_dir/1best_recog/{text,token,token_int}``.
 
@@ -137,6 +141,19 @@ def decode(
         inference=True,
     )
     blank = getattr(model, "blank_id", 0)
+    adapters, u2l_ad = None, {}
+    if adapters_dir:
+        from usm_espnet.data.kaldi import read_kaldi_map
+        from usm_espnet.nets.adapters import Adapters
+
+        if not utt2lang:
+            raise ValueError("--adapters_dir needs --utt2lang")
+        adapters = Adapters.from_dir(model.encoder, adapters_dir)
+        u2l_ad = dict(read_kaldi_map(utt2lang).items())
+        logger.info("adapters for %s from %s", ", ".join(adapters.bank), adapters_dir)
+        missing = sorted({u2l_ad[k] for k in u2l_ad} - set(adapters.bank))
+        if missing:
+            logger.warning("no adapters for %s: those utterances use the bare encoder", ", ".join(missing))
     masks = None
     if lang_token_sets:
         if not utt2lang:
@@ -148,9 +165,29 @@ def decode(
         for keys, batch in loader:
             speech = batch["speech"].to(device)
             lens = batch["speech_lengths"].to(device)
-            enc, enc_lens = model.encode(speech, lens)
-            if isinstance(enc, tuple):
-                enc = enc[0]
+            if adapters is None:
+                enc, enc_lens = model.encode(speech, lens)
+                if isinstance(enc, tuple):
+                    enc = enc[0]
+            else:  # one sub-batch per language, each with its own adapters
+                groups: dict = {}
+                for i, k in enumerate(keys):
+                    lang = u2l_ad.get(k)
+                    groups.setdefault(lang if lang in adapters.bank else None, []).append(i)
+                enc_lens = torch.zeros(len(keys), dtype=torch.long, device=device)
+                parts = {}
+                for lang, idx in groups.items():
+                    adapters.set_language(lang)
+                    sel = torch.tensor(idx, device=device)
+                    e, el = model.encode(speech[sel], lens[sel])
+                    parts[lang] = (idx, e[0] if isinstance(e, tuple) else e, el)
+                T = max(p[1].size(1) for p in parts.values())
+                enc = None
+                for idx, e, el in parts.values():
+                    if enc is None:
+                        enc = e.new_zeros(len(keys), T, e.size(2))
+                    enc[idx, : e.size(1)] = e
+                    enc_lens[idx] = el
             logp = model.ctc.log_softmax(enc)
             if masks is not None:
                 allowed = torch.stack([masks[_lang_of(u2l, k, utt2lang)] for k in keys]).to(device)
@@ -179,7 +216,7 @@ def main(argv=None) -> int:
         decode(
             args.asr_train_config, args.asr_model_file, args.output_dir,
             args.data_path_and_name_and_type, args.key_file, args.batch_size, args.ngpu,
-            args.num_workers, args.utt2lang, args.lang_token_sets,
+            args.num_workers, args.utt2lang, args.lang_token_sets, args.adapters_dir,
         )
     except (ValueError, OSError) as e:
         logger.error("%s", e)

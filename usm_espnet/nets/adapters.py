@@ -168,5 +168,17 @@ class Adapters(nn.Module):
         self.add_language(lang)
         self.bank[lang].load_state_dict(obj["state_dict"])
 
+    @classmethod
+    def from_dir(cls, encoder: nn.Module, directory: str) -> "Adapters":
+        """Attach and load every ``<lang>.pth`` of ``directory`` (written by :meth:`save_language`)."""
+        files = sorted(f for f in os.listdir(directory) if f.endswith(".pth")) if os.path.isdir(directory) else []
+        if not files:
+            raise ValueError(f"{directory}: no <lang>.pth adapter files")
+        first = torch.load(os.path.join(directory, files[0]), map_location="cpu")
+        ad = cls.attach(encoder, bottleneck=int(first["bottleneck"]))
+        for f in files:
+            ad.load_language(f[: -len(".pth")], os.path.join(directory, f))
+        return ad
+
     def languages(self) -> Dict[str, int]:
         return {lang: self.num_parameters(lang) for lang in self.bank}
