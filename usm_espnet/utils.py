@@ -5,7 +5,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import Tuple, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -90,3 +90,19 @@ def replace_dir(new: PathLike, target: PathLike) -> None:
         os.rename(backup, target)
         raise
     shutil.rmtree(backup, ignore_errors=True)
+
+
+def split_label_value(value: str, what: str) -> Tuple[str, str]:
+    """Split a ``label=value`` option at its last ``=`` (labels may contain ``=``).
+
+    Args:
+        value: The option's text.
+        what: The option's name, for the message.
+
+    Raises:
+        argparse.ArgumentTypeError: No ``=``, or an empty label or value.
+    """
+    label, _, v = value.rpartition("=")
+    if not label.strip() or not v.strip():
+        raise argparse.ArgumentTypeError(f"{what} must look like label=value, got {value!r}")
+    return label.strip(), v.strip()

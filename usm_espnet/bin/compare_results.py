@@ -15,16 +15,7 @@ import shlex
 import sys
 from typing import List, Optional
 
-from usm_espnet.utils import str2bool
-
-
-def _split_last(value: str, what: str):
-    if "=" not in value:
-        raise argparse.ArgumentTypeError(f"{what} must look like label=value, got {value!r}")
-    label, _, v = value.rpartition("=")
-    if not label.strip() or not v.strip():
-        raise argparse.ArgumentTypeError(f"{what} must look like label=value, got {value!r}")
-    return label.strip(), v.strip()
+from usm_espnet.utils import split_label_value, str2bool
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -45,11 +36,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     from usm_espnet.report.compare import Row, comparison_markdown, plot_comparison
     from usm_espnet.report.results import update_recipe_results
     try:
-        rows = [Row(*_split_last(r, "--row")) for r in a.row]
+        rows = [Row(*split_label_value(r, "--row")) for r in a.row]
         paper = None
         if a.paper_row:
             paper = (a.paper_source or "paper",
-                     [(lbl, float(v)) for lbl, v in (_split_last(x, "--paper_row") for x in a.paper_row)])
+                     [(lbl, float(v)) for lbl, v in (split_label_value(x, "--paper_row") for x in a.paper_row)])
         if a.plot:
             base = os.path.dirname(os.path.abspath(a.recipe_results))
             plot_comparison(rows, os.path.join(base, a.plot), a.title)

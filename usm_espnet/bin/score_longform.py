@@ -17,7 +17,7 @@ import shlex
 import sys
 from typing import List, Optional
 
-from usm_espnet.utils import str2bool
+from usm_espnet.utils import split_label_value, str2bool
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -46,9 +46,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if a.compare:
             models = []
             for item in a.compare:
-                label, sep, path = item.rpartition("=")
-                if not sep or not label:
-                    raise ValueError(f"--compare must look like label=scores.json, got {item!r}")
+                label, path = split_label_value(item, "--compare")
                 models.append((label, lfr.load_scores(path)))
             if a.plot:
                 lfr.plot_wer_vs_length(models, os.path.join(base, a.plot), a.title)
@@ -72,7 +70,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 f.write(md)
         if a.recipe_results and a.section_id:
             update_recipe_results(a.recipe_results, a.section_id, md)
-    except (DataDirError, FileNotFoundError, ValueError) as e:
+    except (argparse.ArgumentTypeError, DataDirError, FileNotFoundError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
     print(md)

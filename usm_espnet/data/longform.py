@@ -52,7 +52,7 @@ from typing import Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tu
 
 import numpy as np
 
-from usm_espnet.data.fleurs import _split_speakers, _unknown_language, fleurs_normalize
+from usm_espnet.data.fleurs import _params_hash, _split_speakers, _unknown_language, fleurs_normalize
 from usm_espnet.data.kaldi import DataDir, DataDirError, read_kaldi_map, write_datadir
 from usm_espnet.data.languages import FLEURS_LANGUAGES
 from usm_espnet.utils import atomic_write_text, replace_dir
@@ -829,7 +829,7 @@ def make_standin_longform(
         "snr_db": snr_db, "pause_s": [lo, hi], "num_train_speakers": num_train_speakers,
         "num_test_speakers": num_test_speakers, "version": STANDIN_VERSION,
     }
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    digest = _params_hash(params)
     marker = os.path.join(out_root, DONE_MARKER)
     if os.path.lexists(out_root):
         old = None

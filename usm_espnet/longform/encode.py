@@ -209,15 +209,7 @@ class LongFormEncoder:
     @torch.no_grad()
     def encode_window(self, samples: np.ndarray, x0: int, f0: int, f1: int) -> torch.Tensor:
         """Encoder output (T, d) for the features ``[f0, f1)`` computed from ``samples`` read at ``x0``."""
-        dev = next(self.model.parameters()).device
-        wav = torch.as_tensor(samples, dtype=torch.float32, device=dev)[None]
-        feats, _ = self.model.frontend(wav, torch.tensor([wav.size(1)], device=dev))
-        j0 = f0 - x0 // self.fe.hop
-        feats = feats[:, j0: j0 + (f1 - f0)]
-        lens = torch.tensor([feats.size(1)], device=dev)
-        if self.model.normalize is not None:
-            feats, lens = self.model.normalize(feats, lens)
-        out, olens, _ = self.encoder(feats, lens)
+        out, olens, _ = self.encoder(*self._features(samples, x0, f0, f1))
         return out[0, : int(olens[0])]
 
     def encode(self, reader: "AudioReader", progress=None) -> Iterator[Tuple[int, torch.Tensor]]:
@@ -235,32 +227,28 @@ class LongFormEncoder:
                 progress(b - a)
             yield a, out[a - s: b - s]
 
+    def _stream(self, reader, total, progress):
+        """Exact streaming encoding (chunk attention): embed window by window, blocks chunk by chunk."""
+        enc = self.encoder
+        C = enc.chunk_frames
 
-def _stream_method(self, reader, total, progress):
-    """Exact streaming encoding (chunk attention): embed window by window, blocks chunk by chunk."""
-    enc = self.encoder
-    C = enc.chunk_frames
+        def chunks():
+            for a, b, _, _ in self.windows(total):
+                x0, x1, f0, f1 = self.sample_span(a, b, reader.num_samples)
+                feats, _ = self._features(reader.read(x0, x1), x0, f0, f1)
+                x, _ = enc.embed(feats)
+                x = enc.drop(x)[:, : b - a]
+                for c in range(0, x.size(1), C):
+                    yield x[:, c: c + C]
 
-    def chunks():
-        for a, b, _, _ in self.windows(total):
-            x0, x1, f0, f1 = self.sample_span(a, b, reader.num_samples)
-            feats, _ = self._features(reader.read(x0, x1), x0, f0, f1)
-            x, _ = enc.embed(feats)
-            x = enc.drop(x)[:, : b - a]
-            for c in range(0, x.size(1), C):
-                yield x[:, c: c + C]
-
-    offset = 0
-    with torch.no_grad():
-        for out in _stream_blocks(enc, chunks()):
-            n = out.size(1)
-            if progress is not None:
-                progress(n)
-            yield offset, out[0]
-            offset += n
-
-
-LongFormEncoder._stream = _stream_method
+        offset = 0
+        with torch.no_grad():
+            for out in _stream_blocks(enc, chunks()):
+                n = out.size(1)
+                if progress is not None:
+                    progress(n)
+                yield offset, out[0]
+                offset += n
 
 
 class AudioReader:
