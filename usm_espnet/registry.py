@@ -23,6 +23,8 @@ REGISTRY: List[Tuple[str, str, str, str, str]] = [
      "usm_espnet.nets.usm_conformer", "USMConformerEncoder"),
     ("espnet2.tasks.asr", "encoder_choices", "chunk_conformer",
      "usm_espnet.nets.chunk_conformer", "ChunkConformerEncoder"),
+    ("espnet2.tasks.asr", "model_choices", "usm",
+     "usm_espnet.nets.asr_model", "USMASRModel"),
 ]
 
 _done: Dict[str, bool] = {}

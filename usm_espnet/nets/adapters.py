@@ -1,7 +1,8 @@
 """Per-language residual adapters on a frozen Conformer encoder (USM Sec. 3.4).
 
 Each Conformer block gets two residual bottleneck adapters, one beside each of
-its two (macaron) feed-forward modules: ``ffn(x) + adapter(x)``. Adapters are
+its two (macaron) feed-forward modules: ``ffn(x) + adapter(x)`` (a forward hook,
+so the encoder's parameter names do not change). Adapters are
 kept per language in a bank; :meth:`Adapters.set_language` switches every block
 to that language's adapters at once, without touching or reloading the encoder.
 A new adapter's up-projection starts at zero, so an untrained adapter leaves
@@ -43,21 +44,18 @@ class ResidualAdapter(nn.Module):
         return self.up(torch.relu(self.down(self.norm(x))))
 
 
-class _WithAdapter(nn.Module):
-    """A feed-forward module plus the current language's adapter at the same position."""
+def _adapter_hook(owner: "Adapters", slot: int):
+    """Forward hook on a feed-forward module: add the current language's adapter output.
 
-    def __init__(self, ffn: nn.Module, owner: "Adapters", slot: int) -> None:
-        super().__init__()
-        self.ffn = ffn
-        self._owner = [owner]  # a list: not registered as a submodule (no cycle)
-        self.slot = slot
-
-    def forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
-        y = self.ffn(x, *args, **kwargs)
-        owner = self._owner[0]
+    A hook, not a wrapper module, so that the encoder's parameter names (and any
+    checkpoint written without adapters) stay exactly as they were.
+    """
+    def hook(module, args, output):
         if owner.language is None:
-            return y
-        return y + owner.bank[owner.language][self.slot](x)
+            return output
+        return output + owner.bank[owner.language][slot](args[0])
+
+    return hook
 
 
 def _ffn_slots(encoder: nn.Module) -> List[Tuple[nn.Module, str]]:
@@ -90,13 +88,15 @@ class Adapters(nn.Module):
         self.dim, self.bottleneck = dim, bottleneck
         self.bank = nn.ModuleDict()
         self.language: Optional[str] = None
-        self._encoder = [encoder]
+        self._encoder = [encoder]  # a list: the encoder is not a submodule of its adapters
+        if getattr(encoder, "_usm_adapters_attached", False):
+            raise ValueError("adapters are already attached to this encoder")
+        encoder._usm_adapters_attached = True
+        self._hooks = []
         self.num_slots = 0
         for parent, name in _ffn_slots(encoder):
             ffn = getattr(parent, name)
-            if isinstance(ffn, _WithAdapter):
-                raise ValueError("adapters are already attached to this encoder")
-            setattr(parent, name, _WithAdapter(ffn, self, self.num_slots))
+            self._hooks.append(ffn.register_forward_hook(_adapter_hook(self, self.num_slots)))
             self.num_slots += 1
 
     @classmethod
@@ -179,6 +179,13 @@ class Adapters(nn.Module):
         for f in files:
             ad.load_language(f[: -len(".pth")], os.path.join(directory, f))
         return ad
+
+    def detach(self) -> None:
+        """Remove the hooks: the encoder computes exactly as before :meth:`attach`."""
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+        self.encoder._usm_adapters_attached = False
 
     def languages(self) -> Dict[str, int]:
         return {lang: self.num_parameters(lang) for lang in self.bank}
