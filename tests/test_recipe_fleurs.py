@@ -22,7 +22,8 @@ def _run(args, tmp_path, check=True):
          "--local_data_opts",
          f"--standin_sentences 10 --standin_train_speakers 2 --standin_test_speakers 1 "
          f"--standin_untranscribed 4 "
-         f"--standin_dir {tmp_path / 'standin'}", *args],
+         f"--standin_dir {tmp_path / 'standin'}",
+         "--adapt_data_opts", f"--standin_dir {tmp_path / 'standin_adapt'}", *args],
         cwd=RECIPE, env=env, capture_output=True, text=True, timeout=1200)
     if check:
         assert r.returncode == 0, f"run.sh {args} failed:\n{r.stderr[-5000:]}"
@@ -33,7 +34,7 @@ def _run(args, tmp_path, check=True):
 def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
     _run([], tmp_path)
     exp = tmp_path / "exp" / "asr_debug"
-    for n in range(1, 10):
+    for n in range(1, 13):
         assert list(tmp_path.rglob(f".done.stage{n}")), f"stage {n} left no marker"
     assert not exp.exists()  # with ssl_config (the debug preset) the model is fine-tuned
     exp = tmp_path / "exp" / "asr_debug_ft_pretrain_best_rq_debug"
@@ -51,7 +52,9 @@ def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
         assert lang in results
     # a rerun skips every finished stage
     r = _run([], tmp_path)
-    assert r.stderr.count("already done") == 9, r.stderr[-3000:]
+    assert r.stderr.count("already done") == 12, r.stderr[-3000:]
+    _check_unseen_language(tmp_path, exp, results)
+    _check_heads(tmp_path)
     # a finished stage rerun with other options stops instead of reusing stale output
     r = _run(["--stage", "2", "--stop_stage", "2", "--min_dur", "0.5"], tmp_path, check=False)
     assert r.returncode != 0 and "with other options" in r.stderr
@@ -82,3 +85,76 @@ def test_fleurs_recipe_help_and_bad_option():
         r = subprocess.run(["./run.sh", *bad], cwd=RECIPE, env=env, capture_output=True,
                            text=True)
         assert r.returncode != 0 and msg in r.stderr, r.stderr
+
+
+def _check_unseen_language(tmp_path, exp, results):
+    """Stages 10-12 on the held-out language (sw_ke in the debug preset)."""
+    import json
+
+    import torch
+
+    adapt = exp / "adapt"
+    seen = (tmp_path / "dump" / "raw" / "train" / "utt2lang").read_text()
+    assert "sw_ke" not in seen  # held out of pre-training and fine-tuning
+    assert "sw_ke" in (tmp_path / "data" / "token_list" / "char" / "lang_token_sets.json").read_text()
+    full = json.loads((adapt / "sw_ke_full" / "params.json").read_text())
+    adapters = json.loads((adapt / "sw_ke_adapters" / "params.json").read_text())
+    assert full["trainable"] == full["total"]
+    assert 0 < adapters["adapters"] < adapters["trainable"] < full["trainable"]
+    assert "Loading pretrained params from" in (adapt / "sw_ke_adapters" / "train.log").read_text()
+    for kind in ("zero_shot", "full", "adapters", "student1"):
+        assert (adapt / f"decode_sw_ke_{kind}" / "score" / "scores.json").exists(), kind
+    assert "unseen language sw_ke: adaptation" in results
+    assert "unseen language sw_ke: noisy student" in results and "22.2" in results
+    pseudo = json.loads((tmp_path / "dump" / "raw" / "adapt_sw_ke" / "student1" / "pseudo_labels.json").read_text())
+    assert pseudo["hypotheses"] == 4 and pseudo["kept"] + pseudo["dropped"] == 4
+    assert "--noise_scp" in (adapt / "sw_ke_student1" / "resume.sh").read_text()
+
+    # The adapter file from training, loaded onto the stage-7 model (encoder not reloaded),
+    # gives exactly the adapted model's encoder: the frozen encoder really stayed unchanged.
+    from espnet2.tasks.asr import ASRTask
+
+    from usm_espnet.nets.adapters import Adapters
+    from usm_espnet.registry import register
+
+    register(["espnet2.tasks.asr"])
+    cwd = os.getcwd()
+    os.chdir(RECIPE)  # configs name the statistics file by a path relative to the recipe
+    try:
+        base, _ = ASRTask.build_model_from_file(str(exp / "config.yaml"), str(exp / "valid.loss.ave.pth"), "cpu")
+        tuned, _ = ASRTask.build_model_from_file(str(adapt / "sw_ke_adapters" / "config.yaml"),
+                                                 str(adapt / "sw_ke_adapters" / "valid.loss.ave.pth"), "cpu")
+    finally:
+        os.chdir(cwd)
+    for (k, a), (k2, b) in zip(base.encoder.state_dict().items(), tuned.encoder.state_dict().items()):
+        assert k == k2 and torch.equal(a, b), k
+    assert (adapt / "adapters" / "sw_ke.pth").stat().st_size < 100_000
+    ad = Adapters.from_dir(base.encoder, str(adapt / "adapters"))
+    ad.set_language("sw_ke")
+    base.eval(), tuned.eval()
+    x = torch.randn(1, 16000)
+    with torch.no_grad():
+        feats = base.encode(x, torch.tensor([16000]))[0]
+        want = tuned.encode(x, torch.tensor([16000]))[0]
+        assert torch.allclose(feats, want, atol=1e-6)
+        ad.set_language(None)
+        assert not torch.allclose(base.encode(x, torch.tensor([16000]))[0], want, atol=1e-6)
+
+
+def _check_heads(tmp_path):
+    """LAS and RNN-T heads fine-tuned from the same BEST-RQ encoder, decoded by beam search."""
+    for head in ("las", "rnnt"):
+        r = _run(["--asr_config", f"conf/tuning/train_asr_{head}_debug.yaml",
+                  "--asr_tag", f"debug_{head}", "--asr_stats_config", "conf/tuning/train_asr_debug.yaml",
+                  "--inference_config", f"conf/decode_{head}.yaml", "--stage", "6", "--stop_stage", "9"],
+                 tmp_path)
+        assert "Stage 6: already done" in r.stderr  # statistics shared with the CTC model
+        exp = tmp_path / "exp" / f"asr_debug_{head}_ft_pretrain_best_rq_debug"
+        assert "beam search: conf/decode_" in r.stderr
+        log = (exp / "train.log").read_text()
+        assert "Loading pretrained params from" in log
+        assert ("loss_transducer" in log) == (head == "rnnt"), head
+        assert ("loss_att" in log) == (head == "las"), head
+        hyp = (exp / "decode_test" / "1best_recog" / "text").read_text().splitlines()
+        assert len(hyp) == 3  # one test utterance per language
+        assert (exp / "decode_test" / "score" / "scores.json").exists()

@@ -49,7 +49,19 @@ inference_model=valid.loss.ave.pth  # checkpoint decoded by stage 8
 decode_batch_size=8     # utterances per batch for greedy CTC decoding
 decode_lang_mask=false  # restrict each test utterance's output to its language's tokens (language known)
 inference_args=         # extra options for usm_espnet.bin.asr_inference
+inference_config=       # ESPnet decoding yaml: beam search (LAS, RNN-T heads); "" = batched greedy CTC
+asr_stats_config=       # yaml whose frontend stage 6 collects statistics with ("" = asr_config; heads share them)
 longform_args=          # extra options for usm_espnet.bin.longform_inference (e.g. "--mode fast")
+# Unseen languages (stages 10-12): held out of stages 1-9's training, then adapted
+adapt_langs=            # comma-separated languages to adapt to ("" = no stages 10-12)
+adapt_data_opts=        # extra local/data.sh options for their data (e.g. "--max_utts_per_lang 150")
+adapt_args=             # extra asr_train options of every adaptation and student run (steps, lr)
+adapter_args=           # extra asr_train options of the adapter runs only
+student_iterations=1    # noisy-student rounds: teacher decodes untranscribed audio, filter, student trains
+student_teacher=full    # first teacher: the full fine-tuned (full) or the adapter (adapters) model
+student_args=           # extra asr_train options of the students (they get SpecAugment + noise_scp noise)
+pseudo_min_confidence=0.5  # pseudo-labels below this CTC confidence are dropped (usm_espnet.decode.confidence)
+noise_scp=              # noise list for the students' additive noise ("" = synthetic colored noise)
 paper=                  # key of the paper's results for RESULTS.md (e.g. fleurs)
 standin=false           # true when data come from the synthetic stand-in (labels RESULTS.md)
 results_md=RESULTS.md   # recipe-level results file that stage 9 updates
@@ -66,6 +78,11 @@ Stages:
   7  training              python -m usm_espnet.bin.asr_train (encoder from stage 5 with --ssl_config)
   8  decoding              python -m usm_espnet.bin.asr_inference (long-form sets: longform_inference)
   9  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart (long-form: WER vs length)
+ 10  adaptation            (with --adapt_langs) per unseen language, from stage 7's model: full fine-tuning
+                           and residual adapters on the frozen encoder (adapters saved as <lang>.pth)
+ 11  adaptation results    decode + score zero-shot, full and adapters; table with trainable parameters
+ 12  noisy student         teacher decodes untranscribed audio, confidence filter, student trains on
+                           labelled + pseudo-labelled data with SpecAugment and noise; iterated
 Options (--name value; defaults in brackets):
 $(grep -E '^[a-z_]+=.*#' "${BASH_SOURCE[0]}" | sed -E 's/^([a-z_]+)=([^#]*[^ #]) *# *(.*)$/  --\1 [\2]\t\3/; s/^([a-z_]+)= *# *(.*)$/  --\1 []\t\2/')
 EOM
@@ -106,6 +123,12 @@ if [ -n "${ssl_config}" ]; then
     asr_tag=${asr_tag}_ft_${ssl_tag}   # a fine-tuned model never overwrites the scratch one
 fi
 asr_exp=${exp_dir}/asr_${asr_tag}
+[ -z "${asr_stats_config}" ] && asr_stats_config=${asr_config}
+[ -f "${asr_stats_config}" ] || die "asr_stats_config ${asr_stats_config} not found"
+[ -z "${inference_config}" ] || [ -f "${inference_config}" ] || die "inference_config ${inference_config} not found"
+IFS=, read -r -a adapt_lang_list <<< "${adapt_langs}"
+adapt_dir=${asr_exp}/adapt
+case "${student_teacher}" in full|adapters) ;; *) die "--student_teacher must be full or adapters" ;; esac
 stats_dir=${exp_dir}/asr_stats_${token_type}
 token_dir=${data_dir}/token_list/${token_type}
 token_list=${token_dir}/tokens.txt
@@ -115,14 +138,17 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 # rerun with different options stops instead of silently reusing stale output.
 signature() {
     case $1 in
-        1) echo "langs=${langs} local_data_opts=${local_data_opts}" ;;
-        2) echo "min_dur=${min_dur} max_dur=${max_dur} lang_token=${lang_token}" ;;
-        3) echo "token_type=${token_type} nbpe=${nbpe} lang_token=${lang_token}" ;;
+        1) echo "langs=${langs} local_data_opts=${local_data_opts} adapt_langs=${adapt_langs} adapt_data_opts=${adapt_data_opts}" ;;
+        2) echo "min_dur=${min_dur} max_dur=${max_dur} lang_token=${lang_token} adapt_langs=${adapt_langs}" ;;
+        3) echo "token_type=${token_type} nbpe=${nbpe} lang_token=${lang_token} adapt_langs=${adapt_langs}" ;;
         4) echo "ssl_config=${ssl_config} ssl_train_set=${ssl_train_set} min_dur=${min_dur} max_dur=${max_dur}" ;;
         5) echo "ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_train_set=${ssl_train_set}" ;;
-        6) echo "asr_config=${asr_config} token_type=${token_type} lang_token=${lang_token}" ;;
+        6) echo "asr_config=${asr_stats_config} token_type=${token_type} lang_token=${lang_token}" ;;
         7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}" ;;
-        8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
+        8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args} inference_config=${inference_config} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
+        10) echo "adapt_langs=${adapt_langs} adapt_args=${adapt_args} adapter_args=${adapter_args} inference_model=${inference_model}" ;;
+        11) echo "adapt_langs=${adapt_langs} inference_config=${inference_config} inference_args=${inference_args}" ;;
+        12) echo "adapt_langs=${adapt_langs} student_iterations=${student_iterations} student_teacher=${student_teacher} student_args=${student_args} pseudo_min_confidence=${pseudo_min_confidence} noise_scp=${noise_scp}" ;;
         *) echo "" ;;
     esac
 }
@@ -182,6 +208,20 @@ if run_stage 1 "${data_dir}"; then
     for s in ${train_set} ${valid_set} ${test_sets} ${longform_sets}; do
         ${python} -m usm_espnet.bin.validate_data_dir "${data_dir}/${s}"
     done
+    if [ -n "${adapt_langs}" ]; then
+        log "unseen languages ${adapt_langs}: data in ${data_dir}/adapt (held out of stages 2-9's training)"
+        for l in "${adapt_lang_list[@]}"; do
+            if cut -d' ' -f2 "${data_dir}/${train_set}/utt2lang" | grep -qx "${l}"; then
+                die "--adapt_langs ${l} is also in ${data_dir}/${train_set}: an unseen language must be left out of --langs"
+            fi
+        done
+        # shellcheck disable=SC2086
+        local/data.sh --langs "${adapt_langs}" --nj "${nj}" --data_dir "${data_dir}/adapt" \
+            ${local_data_opts} ${adapt_data_opts}
+        for s in ${train_set} ${valid_set} ${test_sets}; do
+            ${python} -m usm_espnet.bin.validate_data_dir "${data_dir}/adapt/${s}"
+        done
+    fi
     end_stage 1 "${data_dir}"
 fi
 
@@ -192,13 +232,37 @@ if run_stage 2 "${dump_dir}/raw"; then
             --out_dir "${dump_dir}/raw/${s}" --min_dur "${min_dur}" --max_dur "${max_dur}" \
             --lang_token "${lang_token}" --nj "${nj}"
     done
+    for l in "${adapt_lang_list[@]}"; do  # one dir per unseen language
+        for s in ${train_set} ${valid_set} ${test_sets}; do
+            ${python} -m usm_espnet.bin.format_data --in_dir "${data_dir}/adapt/${s}" \
+                --out_dir "${dump_dir}/raw/adapt_${l}/${s}" --min_dur "${min_dur}" --max_dur "${max_dur}" \
+                --lang_token "${lang_token}" --nj "${nj}" --langs "${l}"
+        done
+        if [ -f "${data_dir}/adapt/${ssl_train_set}/wav.scp" ]; then  # for the noisy student
+            ${python} -m usm_espnet.bin.format_data --in_dir "${data_dir}/adapt/${ssl_train_set}" \
+                --out_dir "${dump_dir}/raw/adapt_${l}/untranscribed" --min_dur "${min_dur}" \
+                --max_dur "${max_dur}" --require_text false --nj "${nj}" --langs "${l}"
+        fi
+    done
     end_stage 2 "${dump_dir}/raw"
 fi
 
 if run_stage 3 "${token_dir}"; then
     begin 3 "token list (${token_type}, language tokens: ${lang_token})"
-    ${python} -m usm_espnet.bin.make_token_list --text "${dump_dir}/raw/${train_set}/text" \
-        --utt2lang "${dump_dir}/raw/${train_set}/utt2lang" --out_dir "${token_dir}" \
+    # With unseen languages their labelled text joins the list (their characters get output
+    # units; the model of stage 7 never sees them as targets).
+    tok_in=${dump_dir}/raw/${train_set}
+    if [ -n "${adapt_langs}" ]; then
+        tok_in=${dump_dir}/token_input
+        mkdir -p "${tok_in}"
+        for f in text utt2lang; do
+            { cat "${dump_dir}/raw/${train_set}/${f}"
+              for l in "${adapt_lang_list[@]}"; do cat "${dump_dir}/raw/adapt_${l}/${train_set}/${f}"; done
+            } | LC_ALL=C sort > "${tok_in}/${f}"
+        done
+    fi
+    ${python} -m usm_espnet.bin.make_token_list --text "${tok_in}/text" \
+        --utt2lang "${tok_in}/utt2lang" --out_dir "${token_dir}" \
         --token_type "${token_type}" --nbpe "${nbpe}" --lang_token "${lang_token}"
     end_stage 3 "${token_dir}"
 fi
@@ -253,7 +317,7 @@ if run_stage 6 "${stats_dir}"; then
     begin 6 "statistics -> ${stats_dir}"
     rm -rf "${stats_dir}.tmp"; mkdir -p "$(dirname "${stats_dir}")"
     # shellcheck disable=SC2086
-    ${python} -m usm_espnet.bin.asr_train --collect_stats true --config "${asr_config}" \
+    ${python} -m usm_espnet.bin.asr_train --collect_stats true --config "${asr_stats_config}" \
         ${tokenized_opts} ${train_data_opts} --ngpu 0 --num_workers 0 \
         --train_shape_file "${dump_dir}/raw/${train_set}/utt2num_samples" \
         --valid_shape_file "${dump_dir}/raw/${valid_set}/utt2num_samples" \
@@ -285,22 +349,45 @@ if run_stage 7 "${asr_exp}"; then
     end_stage 7 "${asr_exp}"
 fi
 
+# decode EXP MODEL DATA OUT [greedy]: decode DATA (a formatted dir) with EXP/MODEL into OUT
+# (OUT/1best_recog/text); ESPnet's beam search with --inference_config, else (or with
+# "greedy", which also writes each hypothesis' confidence) batched greedy CTC.
+decode() {
+    local exp=$1 model=$2 data=$3 out=$4 mode=${5:-}
+    rm -rf "${out}.tmp"
+    local opts="--batch_size ${decode_batch_size} --ctc_greedy true"
+    if [ -n "${inference_config}" ] && [ "${mode}" != greedy ]; then
+        opts="--batch_size 1 --config ${inference_config}"
+    elif [ "${decode_lang_mask}" = true ] && [ -f "${data}/utt2lang" ]; then
+        opts+=" --utt2lang ${data}/utt2lang --lang_token_sets ${token_dir}/lang_token_sets.json"
+    fi
+    [ "${mode}" = greedy ] || opts+=" ${inference_args}"
+    # shellcheck disable=SC2086
+    ${python} -m usm_espnet.bin.asr_inference ${opts} \
+        --asr_train_config "${exp}/config.yaml" --asr_model_file "${exp}/${model}" \
+        --data_path_and_name_and_type "${data}/wav.scp,speech,sound" \
+        --ngpu "${ngpu}" --output_dir "${out}.tmp" > "${out}.log" 2>&1 \
+        || { tail -20 "${out}.log" >&2; die "decoding failed; see ${out}.log"; }
+    rm -rf "${out}" && mv "${out}.tmp" "${out}" && mv "${out}.log" "${out}/decode.log"
+}
+# score DATA OUT TITLE [SECTION]: WER/CER of OUT/1best_recog/text against DATA/text into
+# OUT/score (and, with SECTION, into the recipe's RESULTS.md)
+score() {
+    local data=$1 out=$2 title=$3 section=${4:-} opts=""
+    [ -n "${paper}" ] && [ -n "${section}" ] && opts+=" --paper ${paper}"
+    [ -n "${section}" ] && opts+=" --recipe_results ${results_md} --section_id ${section}"
+    # shellcheck disable=SC2086
+    ${python} -m usm_espnet.bin.score_asr --ref "${data}/text" \
+        --hyp "${out}/1best_recog/text" --utt2lang "${data}/utt2lang" \
+        --strip_tags true --out_dir "${out}/score" --standin "${standin}" --title "${title}" ${opts}
+}
+
 if run_stage 8 "${asr_exp}"; then
-    begin 8 "decoding ${test_sets} with ${inference_model}"
+    begin 8 "decoding ${test_sets} with ${inference_model}$([ -n "${inference_config}" ] && echo " (beam search: ${inference_config})")"
+    [ -n "${inference_config}" ] && [ "${decode_lang_mask}" = true ] \
+        && log "decode_lang_mask applies to greedy CTC only; beam search decodes without it"
     for s in ${test_sets}; do
-        out=${asr_exp}/decode_${s}
-        rm -rf "${out}.tmp"
-        mask_opts=""
-        [ "${decode_lang_mask}" = true ] && mask_opts="--utt2lang ${dump_dir}/raw/${s}/utt2lang --lang_token_sets ${token_dir}/lang_token_sets.json"
-        # shellcheck disable=SC2086
-        ${python} -m usm_espnet.bin.asr_inference --ctc_greedy true \
-            --asr_train_config "${asr_exp}/config.yaml" \
-            --asr_model_file "${asr_exp}/${inference_model}" \
-            --data_path_and_name_and_type "${dump_dir}/raw/${s}/wav.scp,speech,sound" \
-            --batch_size "${decode_batch_size}" --ngpu "${ngpu}" ${mask_opts} \
-            --output_dir "${out}.tmp" ${inference_args} > "${out}.log" 2>&1 \
-            || { tail -20 "${out}.log" >&2; die "decoding failed; see ${out}.log"; }
-        rm -rf "${out}" && mv "${out}.tmp" "${out}" && mv "${out}.log" "${out}/decode.log"
+        decode "${asr_exp}" "${inference_model}" "${dump_dir}/raw/${s}" "${asr_exp}/decode_${s}"
     done
     for s in ${longform_sets}; do  # long recordings as they are (any rate), window by window
         out=${asr_exp}/decode_${s}
@@ -321,14 +408,7 @@ if run_stage 9 "${asr_exp}"; then
     begin 9 "scoring"
     for s in ${test_sets}; do
         out=${asr_exp}/decode_${s}
-        paper_opt=""
-        [ -n "${paper}" ] && paper_opt="--paper ${paper}"
-        # shellcheck disable=SC2086
-        ${python} -m usm_espnet.bin.score_asr --ref "${dump_dir}/raw/${s}/text" \
-            --hyp "${out}/1best_recog/text" --utt2lang "${dump_dir}/raw/${s}/utt2lang" \
-            --strip_tags true --out_dir "${out}/score" ${paper_opt} --standin "${standin}" \
-            --title "${corpus} ${s}: ${asr_tag}" \
-            --recipe_results "${results_md}" --section_id "asr_${asr_tag}_${s}"
+        score "${dump_dir}/raw/${s}" "${out}" "${corpus} ${s}: ${asr_tag}" "asr_${asr_tag}_${s}"
         cp "${out}/score/RESULTS.md" "${asr_exp}/RESULTS_${s}.md"
     done
     for s in ${longform_sets}; do
@@ -342,5 +422,124 @@ if run_stage 9 "${asr_exp}"; then
         log "long-form ${s}: ${out}/score/scores.json"
     done
     end_stage 9 "${asr_exp}"
+fi
+
+# ------------------------------------------------------ unseen languages (stages 10-12)
+if [ -z "${adapt_langs}" ] && [ "${stop_stage}" -ge 10 ] && [ "${stage}" -le 12 ]; then
+    log "Stages 10-12: skipped (no --adapt_langs)"
+fi
+test_set=${test_sets%% *}
+base_model=${asr_exp}/${inference_model}
+mvn_stats=${stats_dir}/train/feats_stats.npz
+[ -n "${ssl_config}" ] && mvn_stats=${ssl_stats_dir}/train/feats_stats.npz
+# adapt_train N EXP LANG TRAIN_DIR EXTRA: fine-tune stage 7's model on one unseen language
+adapt_train() {
+    local n=$1 exp=$2 l=$3 train_dir=$4 extra=$5
+    local d=${dump_dir}/raw/adapt_${l}
+    [ -f "${base_model}" ] || die "no ${base_model}: run stage 7 first"
+    # the yaml stage 7 trained with (not its dumped config.yaml, whose data lists would add up)
+    train "${n}" "${exp}" "${asr_exp}/train_config.input.yaml" "${python} -m usm_espnet.bin.asr_train \
+        --config ${exp}/train_config.input.yaml ${tokenized_opts} \
+        --train_data_path_and_name_and_type ${train_dir}/wav.scp,speech,sound \
+        --train_data_path_and_name_and_type ${train_dir}/text,text,text \
+        --valid_data_path_and_name_and_type ${d}/${valid_set}/wav.scp,speech,sound \
+        --valid_data_path_and_name_and_type ${d}/${valid_set}/text,text,text \
+        --train_shape_file ${train_dir}/utt2num_samples --valid_shape_file ${d}/${valid_set}/utt2num_samples \
+        --normalize global_mvn --normalize_conf stats_file=${mvn_stats} \
+        --init_param ${base_model} --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${exp} \
+        ${adapt_args} ${extra}"
+    local save=""  # adapters also go to their own small file, <lang>.pth
+    [[ " ${extra} " == *" adapter_language="* ]] && save="--save_adapters ${adapt_dir}/adapters"
+    ${python} -m usm_espnet.bin.model_info --asr_train_config "${exp}/config.yaml" \
+        --asr_model_file "${exp}/${inference_model}" ${save} --out_json "${exp}/params.json" > /dev/null
+}
+
+if [ -n "${adapt_langs}" ] && run_stage 10 "${adapt_dir}"; then
+    begin 10 "adaptation to ${adapt_langs} from ${base_model}: full fine-tuning and adapters"
+    for l in "${adapt_lang_list[@]}"; do
+        d=${dump_dir}/raw/adapt_${l}
+        log "${l}: $(wc -l < "${d}/${train_set}/text") labelled utterances, $(awk '{s+=$2} END {printf "%.1f", s/60}' "${d}/${train_set}/utt2dur") min"
+        adapt_train 10 "${adapt_dir}/${l}_full" "${l}" "${d}/${train_set}" ""
+        adapt_train 10 "${adapt_dir}/${l}_adapters" "${l}" "${d}/${train_set}" \
+            "--model usm --model_conf adapter_language=${l} --model_conf freeze_encoder=true ${adapter_args}"
+        log "${l}: adapters in ${adapt_dir}/adapters/${l}.pth ($(du -h "${adapt_dir}/adapters/${l}.pth" | cut -f1))"
+    done
+    end_stage 10 "${adapt_dir}"
+fi
+
+if [ -n "${adapt_langs}" ] && run_stage 11 "${adapt_dir}"; then
+    begin 11 "decoding and scoring the adapted models on ${test_set}"
+    for l in "${adapt_lang_list[@]}"; do
+        d=${dump_dir}/raw/adapt_${l}/${test_set}
+        rows=(); params=()
+        for kind in zero_shot full adapters; do
+            exp=${adapt_dir}/${l}_${kind}
+            [ "${kind}" = zero_shot ] && exp=${asr_exp}
+            out=${adapt_dir}/decode_${l}_${kind}
+            decode "${exp}" "${inference_model}" "${d}" "${out}"
+            score "${d}" "${out}" "${corpus} ${l} (unseen): ${kind}" > /dev/null
+            label=$(case ${kind} in zero_shot) echo "no adaptation (zero-shot)";; full) echo "full fine-tuning";;
+                    adapters) echo "residual adapters, frozen encoder";; esac)
+            rows+=(--row "${label}=${out}/score/scores.json")
+            [ "${kind}" = zero_shot ] || params+=(--row_params "${label}=${exp}/params.json")
+        done
+        ${python} -m usm_espnet.bin.compare_results --recipe_results "${results_md}" \
+            --section_id "adapt_${asr_tag}_${l}" --standin "${standin}" \
+            --title "${corpus} ${test_set}, unseen language ${l}: adaptation of ${asr_tag}" \
+            "${rows[@]}" "${params[@]}" --plot "results/adapt_${asr_tag}_${l}.png" \
+            --note "Labelled adaptation data: $(wc -l < "${dump_dir}/raw/adapt_${l}/${train_set}/text") utterances ($(awk '{s+=$2} END {printf "%.1f", s/60}' "${dump_dir}/raw/adapt_${l}/${train_set}/utt2dur") min). Both runs start from ${base_model}; options: ${adapt_args:-none} (adapters also: ${adapter_args:-none}). Trainable parameters: what got gradients in adaptation. Decoded: ${inference_model}." \
+            > "${adapt_dir}/RESULTS_${l}.md"
+        log "${l}: ${adapt_dir}/RESULTS_${l}.md"
+    done
+    end_stage 11 "${adapt_dir}"
+fi
+
+if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 "${adapt_dir}"; then
+    begin 12 "noisy student: ${student_iterations} round(s) per unseen language"
+    if [ -z "${noise_scp}" ]; then
+        noise_scp=${dump_dir}/noise/noise.scp
+        [ -f "${noise_scp}" ] || ${python} -m usm_espnet.data.noise --out_dir "${dump_dir}/noise" > /dev/null
+    fi
+    [ -f "${noise_scp}" ] || die "noise_scp ${noise_scp} not found"
+    # USM's student sees augmented input: SpecAugment (frequency and time masks) and additive noise
+    aug="--specaug specaug --specaug_conf apply_time_warp=false --specaug_conf freq_mask_width_range=10 \
+        --specaug_conf num_freq_mask=2 --specaug_conf time_mask_width_ratio_range=0.05 \
+        --specaug_conf num_time_mask=2 --noise_scp ${noise_scp} --noise_apply_prob 0.5 --noise_db_range 5_20"
+    for l in "${adapt_lang_list[@]}"; do
+        d=${dump_dir}/raw/adapt_${l}
+        [ -f "${d}/untranscribed/wav.scp" ] || die "no untranscribed audio of ${l} (${d}/untranscribed): the noisy student needs it (local/data.sh must write ${data_dir}/adapt/${ssl_train_set})"
+        teacher=${adapt_dir}/${l}_${student_teacher}
+        rows=(--row "teacher (${student_teacher})=${adapt_dir}/decode_${l}_${student_teacher}/score/scores.json")
+        for it in $(seq 1 "${student_iterations}"); do
+            student=${adapt_dir}/${l}_student${it}
+            if [ -f "${student}/.done.student" ] && [ "${force}" != true ]; then
+                log "${l} round ${it}: already done (${student}/.done.student)"
+            else
+                log "${l} round ${it}: teacher ${teacher} decodes ${d}/untranscribed"
+                decode "${teacher}" "${inference_model}" "${d}/untranscribed" "${student}_pseudo" greedy
+                ${python} -m usm_espnet.bin.make_pseudo_labels --audio_dir "${d}/untranscribed" \
+                    --decode_dir "${student}_pseudo" --labelled_dir "${d}/${train_set}" \
+                    --out_dir "${d}/student${it}" --min_confidence "${pseudo_min_confidence}" >&2
+                adapt_train 12 "${student}" "${l}" "${d}/student${it}" "${aug} ${student_args}"
+                decode "${student}" "${inference_model}" "${d}/${test_set}" "${adapt_dir}/decode_${l}_student${it}"
+                score "${d}/${test_set}" "${adapt_dir}/decode_${l}_student${it}" \
+                    "${corpus} ${l} (unseen): noisy student round ${it}" > /dev/null
+                date '+%s' > "${student}/.done.student"
+            fi
+            kept=$(${python} -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['kept']} of {d['hypotheses']} kept\")" "${d}/student${it}/pseudo_labels.json")
+            rows+=(--row "student ${it} (pseudo-labels: ${kept})=${adapt_dir}/decode_${l}_student${it}/score/scores.json")
+            teacher=${student}
+        done
+        ${python} -m usm_espnet.bin.compare_results --recipe_results "${results_md}" \
+            --section_id "student_${asr_tag}_${l}" --standin "${standin}" \
+            --title "${corpus} ${test_set}, unseen language ${l}: noisy student (${asr_tag})" "${rows[@]}" \
+            --paper_source "USM paper (arXiv 2303.01037), noisy student on Shona, as quoted in issue 6 (not checked against the paper offline)" \
+            --paper_metric WER --paper_row "teacher=29.1" --paper_row "student=22.2" \
+            --plot "results/student_${asr_tag}_${l}.png" \
+            --note "Pseudo-labels: greedy CTC of the teacher on $(wc -l < "${d}/untranscribed/wav.scp") untranscribed utterances, kept when confidence >= ${pseudo_min_confidence} and 2-40 characters/s. Students start from ${base_model} and train on labelled + kept pseudo-labelled data with SpecAugment and noise (${noise_scp}); options: ${adapt_args:-none} ${student_args}." \
+            > "${adapt_dir}/RESULTS_student_${l}.md"
+        log "${l}: ${adapt_dir}/RESULTS_student_${l}.md"
+    done
+    end_stage 12 "${adapt_dir}"
 fi
 log "Successfully finished stages ${stage}-${stop_stage}. Results: ${asr_exp}"

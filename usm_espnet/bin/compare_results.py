@@ -11,6 +11,7 @@ A row is ``label=path``; the label is everything before the last ``=``.
 """
 
 import argparse
+import json
 import shlex
 import sys
 from typing import List, Optional
@@ -29,7 +30,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--note", default="")
     p.add_argument("--plot", default="", help="png path, relative to RESULTS.md's directory")
     p.add_argument("--paper_source", default="")
-    p.add_argument("--paper_row", action="append", default=[], help="label=CER")
+    p.add_argument("--paper_row", action="append", default=[], help="label=value")
+    p.add_argument("--paper_metric", default="CER", choices=["CER", "WER"])
+    p.add_argument("--row_params", action="append", default=[],
+                   help="label=params.json (usm_espnet.bin.model_info): a trainable-parameter column")
     a = p.parse_args(argv)
     import os
 
@@ -37,6 +41,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     from usm_espnet.report.results import update_recipe_results
     try:
         rows = [Row(*split_label_value(r, "--row")) for r in a.row]
+        for item in a.row_params:
+            label, path = split_label_value(item, "--row_params")
+            match = [r for r in rows if r.label == label]
+            if not match:
+                raise ValueError(f"--row_params {item!r}: no --row labelled {label!r}")
+            try:
+                with open(path, encoding="utf-8") as f:
+                    match[0].trainable_params = int(json.load(f)["trainable"])
+            except (OSError, KeyError, json.JSONDecodeError) as e:
+                raise ValueError(f"{path}: no trainable-parameter count ({e})") from None
         paper = None
         if a.paper_row:
             paper = (a.paper_source or "paper",
@@ -46,7 +60,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             plot_comparison(rows, os.path.join(base, a.plot), a.title)
         cmd = "python -m usm_espnet.bin.compare_results " + " ".join(
             shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
-        md = comparison_markdown(rows, a.title, a.standin, paper, a.note, cmd, a.plot)
+        md = comparison_markdown(rows, a.title, a.standin, paper, a.note, cmd, a.plot,
+                                 a.paper_metric)
         update_recipe_results(a.recipe_results, a.section_id, md)
     except (argparse.ArgumentTypeError, FileNotFoundError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)

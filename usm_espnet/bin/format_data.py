@@ -68,7 +68,7 @@ def _one(utt: str) -> Tuple[str, Optional[str], int, str]:
 
 def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float = 20.0,
                 lang_token: bool = False, nj: int = 2,
-                require_text: bool = True) -> Dict[str, int]:
+                require_text: bool = True, langs: Optional[List[str]] = None) -> Dict[str, int]:
     """Write a 16 kHz, duration-filtered copy of a Kaldi data dir.
 
     Args:
@@ -80,6 +80,7 @@ def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float 
         nj: Worker processes.
         require_text: Fail when ``text`` is missing; with False a text-less dir
             (untranscribed audio for pre-training) is formatted without one.
+        langs: Keep only utterances of these languages (utt2lang); each must have some.
 
     Returns:
         Counts: kept, too_short, too_long, bad_audio.
@@ -92,6 +93,15 @@ def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float 
     if lang_token and not data.utt2lang:
         raise DataDirError(f"{in_dir}/utt2lang: missing; --lang_token true needs it")
     utts = data.utt_ids()
+    if langs:
+        if not data.utt2lang:
+            raise DataDirError(f"{in_dir}/utt2lang: missing; --langs needs it")
+        utts = [u for u in utts if data.utt2lang.get(u) in set(langs)]
+        missing = sorted(set(langs) - {data.utt2lang[u] for u in utts})
+        if missing:
+            have = sorted(set(data.utt2lang.values()))
+            raise DataDirError(f"{in_dir}/utt2lang: no utterance of {', '.join(missing)} "
+                               f"(languages here: {', '.join(have)})")
     wav_dir = f"{out_dir}.wav"
     os.makedirs(wav_dir, exist_ok=True)
     job = {"data": data, "wav_dir": wav_dir}
@@ -149,11 +159,13 @@ def main(argv=None) -> int:
     p.add_argument("--nj", type=int, default=2)
     p.add_argument("--require_text", type=str2bool, default=True,
                    help="false: accept a dir without text (untranscribed audio)")
+    p.add_argument("--langs", default="", help="comma-separated: keep only these languages")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     from usm_espnet.data.kaldi import DataDirError
     try:
-        format_data(a.in_dir, a.out_dir, a.min_dur, a.max_dur, a.lang_token, a.nj, a.require_text)
+        format_data(a.in_dir, a.out_dir, a.min_dur, a.max_dur, a.lang_token, a.nj, a.require_text,
+                    [x for x in a.langs.split(",") if x])
     except DataDirError as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1

@@ -27,6 +27,7 @@ class Row:
 
     label: str
     scores_path: str
+    trainable_params: Optional[int] = None
 
 
 def _load(path: str) -> Dict:
@@ -50,6 +51,7 @@ def comparison_markdown(
     note: str = "",
     command: str = "",
     plot: str = "",
+    paper_metric: str = "CER",
 ) -> str:
     """A Markdown section: per-language CER for each row plus the macro average.
 
@@ -61,20 +63,27 @@ def comparison_markdown(
         note: Free text printed under the table (setup, steps).
         command: The command that produced the section.
         plot: Relative path of a plot to embed.
+        paper_metric: What the paper's numbers are (CER or WER).
     """
     data = [(r, _load(r.scores_path)) for r in rows]
     langs = sorted({lang for _, d in data for lang in d["languages"]})
     out = [f"## {title}", ""]
     if standin:
         out += [f"> {STANDIN_LABEL}", ""]
-    out.append("| Experiment | " + " | ".join(langs) + " | **Avg CER (%)** | Avg WER (%) |")
-    out.append("| --- | " + " | ".join("---:" for _ in langs) + " | ---: | ---: |")
+    with_params = any(r.trainable_params is not None for r in rows)
+    out.append("| Experiment | " + ("Trainable params | " if with_params else "")
+               + " | ".join(langs) + " | **Avg CER (%)** | Avg WER (%) |")
+    out.append("| --- | " + ("---: | " if with_params else "")
+               + " | ".join("---:" for _ in langs) + " | ---: | ---: |")
     for r, d in data:
         cells = []
         for lang in langs:
             s = d["languages"].get(lang)
             cells.append(f"{s['cer']:.2f}" if s else "-")
         avg = d["macro_average"]
+        if with_params:
+            n = r.trainable_params
+            cells.insert(0, "-" if n is None else f"{n:,}")
         out.append(f"| {_md_cell(r.label)} | " + " | ".join(cells)
                    + f" | **{avg['cer']:.2f}** | {avg['wer']:.2f} |")
     out.append("")
@@ -88,7 +97,7 @@ def comparison_markdown(
     if paper:
         source, vals = paper
         out += ["", "### Paper reference (real data; not comparable with the numbers above)", "",
-                "| Source | Setting | CER (%) |", "| --- | --- | ---: |"]
+                f"| Source | Setting | {paper_metric} (%) |", "| --- | --- | ---: |"]
         out += [f"| {_md_cell(source)} | {_md_cell(lbl)} | {v:g} |" for lbl, v in vals]
     return "\n".join(out) + "\n"
 

@@ -11,3 +11,7 @@ data_dir=data_debug
 dump_dir=dump_debug
 exp_dir=exp_debug
 results_md=RESULTS_debug.md
+# Unseen language (stages 10-12): Swahili held out, adapted (full and adapters), one noisy-student round
+adapt_langs=sw_ke
+adapt_data_opts="--standin_dir standin/fleurs_debug_adapt"
+pseudo_min_confidence=0.0
