@@ -496,15 +496,16 @@ fi
 
 if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 "${adapt_dir}"; then
     begin 12 "noisy student: ${student_iterations} round(s) per unseen language"
-    if [ -z "${noise_scp}" ]; then
-        noise_scp=${dump_dir}/noise/noise.scp
-        [ -f "${noise_scp}" ] || ${python} -m usm_espnet.data.noise --out_dir "${dump_dir}/noise" > /dev/null
+    noise=${noise_scp}
+    if [ -z "${noise}" ]; then
+        noise=${dump_dir}/noise/noise.scp
+        [ -f "${noise}" ] || ${python} -m usm_espnet.data.noise --out_dir "${dump_dir}/noise" > /dev/null
     fi
-    [ -f "${noise_scp}" ] || die "noise_scp ${noise_scp} not found"
+    [ -f "${noise}" ] || die "noise_scp ${noise} not found"
     # USM's student sees augmented input: SpecAugment (frequency and time masks) and additive noise
     aug="--specaug specaug --specaug_conf apply_time_warp=false --specaug_conf freq_mask_width_range=10 \
         --specaug_conf num_freq_mask=2 --specaug_conf time_mask_width_ratio_range=0.05 \
-        --specaug_conf num_time_mask=2 --noise_scp ${noise_scp} --noise_apply_prob 0.5 --noise_db_range 5_20"
+        --specaug_conf num_time_mask=2 --noise_scp ${noise} --noise_apply_prob 0.5 --noise_db_range 5_20"
     for l in "${adapt_lang_list[@]}"; do
         d=${dump_dir}/raw/adapt_${l}
         [ -f "${d}/untranscribed/wav.scp" ] || die "no untranscribed audio of ${l} (${d}/untranscribed): the noisy student needs it (local/data.sh must write ${data_dir}/adapt/${ssl_train_set})"
@@ -536,7 +537,7 @@ if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 
             --paper_source "USM paper (arXiv 2303.01037), noisy student on Shona, as quoted in issue 6 (not checked against the paper offline)" \
             --paper_metric WER --paper_row "teacher=29.1" --paper_row "student=22.2" \
             --plot "results/student_${asr_tag}_${l}.png" \
-            --note "Pseudo-labels: greedy CTC of the teacher on $(wc -l < "${d}/untranscribed/wav.scp") untranscribed utterances, kept when confidence >= ${pseudo_min_confidence} and 2-40 characters/s. Students start from ${base_model} and train on labelled + kept pseudo-labelled data with SpecAugment and noise (${noise_scp}); options: ${adapt_args:-none} ${student_args}." \
+            --note "Pseudo-labels: greedy CTC of the teacher on $(wc -l < "${d}/untranscribed/wav.scp") untranscribed utterances, kept when confidence >= ${pseudo_min_confidence} and 2-40 characters/s. Students start from ${base_model} and train on labelled + kept pseudo-labelled data with SpecAugment and noise (${noise}); options: ${adapt_args:-none} ${student_args}." \
             > "${adapt_dir}/RESULTS_student_${l}.md"
         log "${l}: ${adapt_dir}/RESULTS_student_${l}.md"
     done

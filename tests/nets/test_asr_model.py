@@ -118,9 +118,15 @@ def test_adapters_on_frozen_encoder(tmp_path):
     assert enc_keys == {k for k in base.state_dict() if k.startswith("encoder.")}
     assert any(k.startswith("adapters.bank.sw_ke.") for k in model.state_dict())
     model.train()
+    before = {k: v.clone() for k, v in model.encoder.state_dict().items()}
     loss, _, _ = model(*_batch())
     loss.backward()
     assert all(p.grad is None and not p.requires_grad for p in model.encoder.parameters())
+    # BatchNorm statistics (the convolution module's) do not move either
+    after = model.encoder.state_dict()
+    assert any("running_mean" in k for k in after)
+    assert all(torch.equal(before[k], after[k]) for k in after), [k for k in after if not torch.equal(before[k], after[k])]
+    assert model.adapters.training and model.ctc.training
     assert all(p.grad is not None for p in model.adapters.parameters())
     assert model.ctc.ctc_lo.weight.grad is not None
     n_adapt = model.adapters.num_parameters("sw_ke")

@@ -11,7 +11,9 @@ Three things differ from ``model: espnet`` (``ESPnetASRModel``), everything else
   checkpoint under ``adapters.bank.<lang>``; ``python -m
   usm_espnet.bin.extract_adapters`` writes them to ``<lang>.pth``.
 * **A frozen encoder** (``freeze_encoder: true``): no encoder weight gets a
-  gradient; the adapters and the decoder / CTC head still train.
+  gradient and its BatchNorm statistics stay as loaded (BatchNorm layers run in
+  eval mode), so the encoder is exactly the one it started from; the adapters
+  and the decoder / CTC head still train.
 
     model: usm
     model_conf:
@@ -82,11 +84,25 @@ class USMASRModel(ESPnetASRModel):
             logger.info("adapters for %s: %d parameters (%.2f %% of the encoder's %d)",
                         adapter_language, self.adapters.num_parameters(adapter_language),
                         100.0 * self.adapters.num_parameters(adapter_language) / n_enc, n_enc)
+        self.freeze_encoder = freeze_encoder
         if freeze_encoder:
             for p in self.encoder.parameters():
                 p.requires_grad_(False)
             logger.info("encoder frozen: %d parameters get no gradient",
                         sum(p.numel() for p in self.encoder.parameters()))
+
+    def train(self, mode: bool = True):
+        """As ``nn.Module.train``, but a frozen encoder's BatchNorm layers stay in eval mode.
+
+        Without this their running statistics would drift with the adaptation data
+        although no weight is trained.
+        """
+        super().train(mode)
+        if getattr(self, "freeze_encoder", False):
+            for m in self.encoder.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
 
     def trainable_parameters(self) -> int:
         """Number of parameters that get a gradient."""
