@@ -127,7 +127,8 @@ def _check_unseen_language(tmp_path, exp, results):
     finally:
         os.chdir(cwd)
     for (k, a), (k2, b) in zip(base.encoder.state_dict().items(), tuned.encoder.state_dict().items()):
-        assert k == k2 and torch.equal(a, b), k
+        # ESPnet's checkpoint averaging adds up integer buffers (BatchNorm's batch counter)
+        assert k == k2 and (k.endswith("num_batches_tracked") or torch.equal(a, b)), k
     assert (adapt / "adapters" / "sw_ke.pth").stat().st_size < 100_000
     ad = Adapters.from_dir(base.encoder, str(adapt / "adapters"))
     ad.set_language("sw_ke")
