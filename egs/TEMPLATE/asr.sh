@@ -328,17 +328,18 @@ if run_stage 6 "${stats_dir}"; then
     end_stage 6 "${stats_dir}"
 fi
 
+# Features are normalised with the statistics the encoder was trained with (stages 7, 10, 12).
+mvn_stats=${stats_dir}/train/feats_stats.npz
+[ -n "${ssl_config}" ] && mvn_stats=${ssl_stats_dir}/train/feats_stats.npz
+
 if run_stage 7 "${asr_exp}"; then
     begin 7 "training -> ${asr_exp}"
-    # Features are normalised with the statistics the encoder was trained with.
-    mvn_stats=${stats_dir}/train/feats_stats.npz
     init_opts=""
     if [ -n "${ssl_config}" ]; then
         [ -f "${ssl_exp}/${ssl_model}" ] || die "no ${ssl_exp}/${ssl_model}: run stage 5 first"
         ${python} -m usm_espnet.bin.check_encoder_compat --pretrained "${ssl_exp}/config.yaml" \
             --config "${asr_config}" --args "${asr_args}" || die "the encoder of ${asr_config} cannot load ${ssl_exp}'s"
         init_opts="--init_param ${ssl_exp}/${ssl_model}:encoder:encoder"
-        mvn_stats=${ssl_stats_dir}/train/feats_stats.npz
         log "fine-tuning: encoder from ${ssl_exp}/${ssl_model}, feature statistics from ${ssl_stats_dir}"
     fi
     train 7 "${asr_exp}" "${asr_config}" "${python} -m usm_espnet.bin.asr_train --config ${asr_exp}/train_config.input.yaml ${tokenized_opts} \
@@ -430,8 +431,8 @@ if [ -z "${adapt_langs}" ] && [ "${stop_stage}" -ge 10 ] && [ "${stage}" -le 12 
 fi
 test_set=${test_sets%% *}
 base_model=${asr_exp}/${inference_model}
-mvn_stats=${stats_dir}/train/feats_stats.npz
-[ -n "${ssl_config}" ] && mvn_stats=${ssl_stats_dir}/train/feats_stats.npz
+# minutes DIR: minutes of audio in DIR/utt2dur
+minutes() { awk '{s+=$2} END {printf "%.1f", s/60}' "$1/utt2dur"; }
 # adapt_train N EXP LANG TRAIN_DIR EXTRA: fine-tune stage 7's model on one unseen language
 adapt_train() {
     local n=$1 exp=$2 l=$3 train_dir=$4 extra=$5
@@ -458,7 +459,7 @@ if [ -n "${adapt_langs}" ] && run_stage 10 "${adapt_dir}"; then
     begin 10 "adaptation to ${adapt_langs} from ${base_model}: full fine-tuning and adapters"
     for l in "${adapt_lang_list[@]}"; do
         d=${dump_dir}/raw/adapt_${l}
-        log "${l}: $(wc -l < "${d}/${train_set}/text") labelled utterances, $(awk '{s+=$2} END {printf "%.1f", s/60}' "${d}/${train_set}/utt2dur") min"
+        log "${l}: $(wc -l < "${d}/${train_set}/text") labelled utterances, $(minutes "${d}/${train_set}") min"
         adapt_train 10 "${adapt_dir}/${l}_full" "${l}" "${d}/${train_set}" ""
         adapt_train 10 "${adapt_dir}/${l}_adapters" "${l}" "${d}/${train_set}" \
             "--model usm --model_conf adapter_language=${l} --model_conf freeze_encoder=true ${adapter_args}"
@@ -487,7 +488,7 @@ if [ -n "${adapt_langs}" ] && run_stage 11 "${adapt_dir}"; then
             --section_id "adapt_${asr_tag}_${l}" --standin "${standin}" \
             --title "${corpus} ${test_set}, unseen language ${l}: adaptation of ${asr_tag}" \
             "${rows[@]}" "${params[@]}" --plot "results/adapt_${asr_tag}_${l}.png" \
-            --note "Labelled adaptation data: $(wc -l < "${dump_dir}/raw/adapt_${l}/${train_set}/text") utterances ($(awk '{s+=$2} END {printf "%.1f", s/60}' "${dump_dir}/raw/adapt_${l}/${train_set}/utt2dur") min). Both runs start from ${base_model}; options: ${adapt_args:-none} (adapters also: ${adapter_args:-none}). Trainable parameters: what got gradients in adaptation. Decoded: ${inference_model}." \
+            --note "Labelled adaptation data: $(wc -l < "${dump_dir}/raw/adapt_${l}/${train_set}/text") utterances ($(minutes "${dump_dir}/raw/adapt_${l}/${train_set}") min). Both runs start from ${base_model}; options: ${adapt_args:-none} (adapters also: ${adapter_args:-none}). Trainable parameters: what got gradients in adaptation. Decoded: ${inference_model}." \
             > "${adapt_dir}/RESULTS_${l}.md"
         log "${l}: ${adapt_dir}/RESULTS_${l}.md"
     done

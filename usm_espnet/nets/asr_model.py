@@ -107,9 +107,3 @@ class USMASRModel(ESPnetASRModel):
     def trainable_parameters(self) -> int:
         """Number of parameters that get a gradient."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
-
-
-def count_parameters(model: torch.nn.Module):
-    """(trainable, total) parameter counts."""
-    total = sum(p.numel() for p in model.parameters())
-    return sum(p.numel() for p in model.parameters() if p.requires_grad), total

@@ -82,6 +82,7 @@ from usm_espnet.ssl.best_rq import (
     BestRQConfig,
     BestRQLoss,
     RandomProjectionQuantizer,
+    _check_int,
     apply_mask,
     compute_mask,
     mask_to_encoder_rate,
@@ -231,18 +232,6 @@ class MOSTConfig:
             step: Global optimiser step.
         """
         return int(step) >= self.text_start_step
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-    """Raise ValueError unless ``value`` is an int >= ``minimum``.
-
-    Args:
-        name: Option name used in the message.
-        value: Value to check.
-        minimum: Smallest allowed value.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 # ------------------------------------------------------------------ input checking

@@ -54,6 +54,31 @@ normalize_choices = _shared(_asr.normalize_choices)
 encoder_choices = _shared(_asr.encoder_choices, default="usm_conformer")
 
 
+def build_front_and_encoder(args: argparse.Namespace):
+    """Frontend, input size, specaug, normalize and encoder from the shared ASR choices.
+
+    Used by every task here that trains an ASR encoder (BEST-RQ, MOST). With
+    ``--input_size`` set the features come from the loader and there is no frontend.
+
+    Returns:
+        ``(frontend, input_size, specaug, normalize, encoder)``.
+    """
+    if args.input_size is None:
+        frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
+        input_size = frontend.output_size()
+    else:
+        args.frontend, args.frontend_conf = None, {}
+        frontend, input_size = None, args.input_size
+    specaug = None
+    if args.specaug is not None:
+        specaug = specaug_choices.get_class(args.specaug)(**args.specaug_conf)
+    normalize = None
+    if args.normalize is not None:
+        normalize = normalize_choices.get_class(args.normalize)(**args.normalize_conf)
+    encoder = encoder_choices.get_class(args.encoder)(input_size=input_size, **args.encoder_conf)
+    return frontend, input_size, specaug, normalize, encoder
+
+
 class BestRQTask(AbsTask):
     """BEST-RQ pre-training of an ESPnet encoder on untranscribed speech."""
 
@@ -99,21 +124,7 @@ class BestRQTask(AbsTask):
 
     @classmethod
     def build_model(cls, args: argparse.Namespace) -> ESPnetBestRQModel:
-        if args.input_size is None:
-            frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
-            input_size = frontend.output_size()
-        else:
-            args.frontend, args.frontend_conf = None, {}
-            frontend, input_size = None, args.input_size
-        specaug = None
-        if args.specaug is not None:
-            specaug = specaug_choices.get_class(args.specaug)(**args.specaug_conf)
-        normalize = None
-        if args.normalize is not None:
-            normalize = normalize_choices.get_class(args.normalize)(**args.normalize_conf)
-        encoder = encoder_choices.get_class(args.encoder)(
-            input_size=input_size, **args.encoder_conf
-        )
+        frontend, input_size, specaug, normalize, encoder = build_front_and_encoder(args)
         model = ESPnetBestRQModel(
             input_size=input_size, frontend=frontend, specaug=specaug,
             normalize=normalize, encoder=encoder, **args.model_conf,

@@ -82,6 +82,7 @@ from usm_espnet.ssl.most_espnet_model import (  # noqa: E402
     frontend_frame_shift_ms,
 )
 from usm_espnet.tasks.best_rq import (  # noqa: E402
+    build_front_and_encoder,
     encoder_choices,
     frontend_choices,
     normalize_choices,
@@ -709,21 +710,7 @@ class MOSTTask(AbsTask):
         """
         token_list = load_token_list(args.token_list)
         args.token_list = list(token_list)
-        if args.input_size is None:
-            frontend = frontend_choices.get_class(args.frontend)(**args.frontend_conf)
-            input_size = frontend.output_size()
-        else:
-            args.frontend, args.frontend_conf = None, {}
-            frontend, input_size = None, args.input_size
-        specaug = None
-        if args.specaug is not None:
-            specaug = specaug_choices.get_class(args.specaug)(**args.specaug_conf)
-        normalize = None
-        if args.normalize is not None:
-            normalize = normalize_choices.get_class(args.normalize)(**args.normalize_conf)
-        encoder = encoder_choices.get_class(args.encoder)(
-            input_size=input_size, **args.encoder_conf
-        )
+        frontend, input_size, specaug, normalize, encoder = build_front_and_encoder(args)
         shift = frontend_frame_shift_ms(frontend, MOSTConfig().bestrq.frame_shift_ms)
         if frontend is None:
             shift = None  # model_conf's frame_shift_ms (or the default) applies
