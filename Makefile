@@ -4,6 +4,8 @@ export USM_VENV ?= $(HOME)/.cache/usm-espnet/venv
 PY := $(USM_VENV)/bin/python
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
+# two workers (pytest-xdist): the recipe tests run side by side on a 2-core machine
+PYTEST_WORKERS ?= 2
 
 .PHONY: install test demo bench help
 
@@ -16,7 +18,7 @@ install:
 	@tools/install.sh
 
 test: install
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	$(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 demo: install
 	@start=$$(date +%s); cd egs/fleurs/asr1 && ./run.sh --preset demo $(DEMO_ARGS) && \

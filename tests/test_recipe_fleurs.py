@@ -21,7 +21,7 @@ def _run(args, tmp_path, check=True):
          "--results_md", str(tmp_path / "RESULTS.md"),
          "--local_data_opts",
          f"--standin_sentences 10 --standin_train_speakers 2 --standin_test_speakers 1 "
-         f"--standin_untranscribed 4 "
+         f"--standin_untranscribed 4 --standin_unspoken_text 20 "
          f"--standin_dir {tmp_path / 'standin'}",
          "--adapt_data_opts", f"--standin_dir {tmp_path / 'standin_adapt'}", *args],
         cwd=RECIPE, env=env, capture_output=True, text=True, timeout=1200)
@@ -37,13 +37,15 @@ def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
     for n in range(1, 13):
         assert list(tmp_path.rglob(f".done.stage{n}")), f"stage {n} left no marker"
     assert not exp.exists()  # with ssl_config (the debug preset) the model is fine-tuned
-    exp = tmp_path / "exp" / "asr_debug_ft_pretrain_best_rq_debug"
+    exp = tmp_path / "exp" / "asr_debug_ft_pretrain_most_debug_from_pretrain_best_rq_debug"
     assert (exp / "resume.sh").exists() and (exp / "config.yaml").exists()
     ssl = tmp_path / "exp" / "ssl_pretrain_best_rq_debug"
     assert (ssl / "valid.loss.ave.pth").exists() and (ssl / "resume.sh").exists()
     assert (tmp_path / "dump" / "raw" / "untranscribed" / "wav.scp").exists()
+    most = tmp_path / "exp" / "most_pretrain_most_debug_from_pretrain_best_rq_debug"
+    _check_most(tmp_path, ssl, most)
     train_log = (exp / "train.log").read_text()
-    assert f"Loading pretrained params from {ssl}/valid.loss.ave.pth:encoder:encoder" in train_log
+    assert f"Loading pretrained params from {most}/valid.loss.ave.pth:encoder:encoder" in train_log
     score = exp / "decode_test" / "score"
     assert (score / "scores.json").exists() and (score / "per_language.png").exists()
     results = (tmp_path / "RESULTS.md").read_text()
@@ -52,7 +54,7 @@ def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
         assert lang in results
     # a rerun skips every finished stage
     r = _run([], tmp_path)
-    assert r.stderr.count("already done") == 12, r.stderr[-3000:]
+    assert r.stderr.count("already done") == 13, r.stderr[-3000:]  # 12 stages + stage 5's MOST
     _check_unseen_language(tmp_path, exp, results)
     _check_heads(tmp_path)
     # a finished stage rerun with other options stops instead of reusing stale output
@@ -85,6 +87,39 @@ def test_fleurs_recipe_help_and_bad_option():
         r = subprocess.run(["./run.sh", *bad], cwd=RECIPE, env=env, capture_output=True,
                            text=True)
         assert r.returncode != 0 and msg in r.stderr, r.stderr
+
+
+def _check_most(tmp_path, ssl, most):
+    """Stage 5's MOST part: three streams, started from BEST-RQ, text disjoint from the test."""
+    import json
+    import re
+
+    log = (most / "train.log").read_text()
+    assert f"Loading pretrained params from {ssl}/valid.loss.ave.pth" in log
+    epochs = dict(re.findall(r"(\d+)epoch results: (.*)", log))
+    assert sorted(epochs) == ["1", "2"]
+    # text_start_step 2 = epoch 1 (2 steps) without unspoken text, then all three streams
+    for key in ("loss_bestrq", "loss_asr", "loss_consistency", "loss_duration"):
+        assert all(f"{key}=" in e for e in epochs.values()), key
+    assert "loss_text_recon=" not in epochs["1"] and "loss_text_recon=" in epochs["2"]
+    assert (most / "valid.loss.ave.pth").exists() and (most / ".done.stage5").exists()
+    assert "--text_data" in (most / "resume.sh").read_text()
+    # the unspoken text: normalised, none of it a train/dev/test transcript, all counted
+    unspoken = (tmp_path / "data" / "unspoken_text" / "text").read_text().splitlines()
+    stats = json.loads((tmp_path / "data" / "unspoken_text" / "stats.json").read_text())["langs"]
+    assert sorted(stats) == ["en_us", "hi_in", "ru_ru"]
+    for lang, c in stats.items():
+        assert c["lines"] == c["kept"] + sum(v for k, v in c.items() if k not in ("lines", "kept"))
+        assert c["in_transcripts"] == 0  # the stand-in's text is disjoint from its audio's
+        assert c["kept"] == sum(1 for line in unspoken if line.startswith(f"text-{lang}-"))
+    sentences = {line.split(" ", 1)[1] for line in unspoken}
+    for split in ("train", "dev", "test"):
+        spoken = {line.split(" ", 1)[1] for line in
+                  (tmp_path / "data" / split / "text").read_text().splitlines()}
+        assert not sentences & spoken, split
+    # ... and the token list covers it (stage 3 read it)
+    tokens = set((tmp_path / "data" / "token_list" / "char" / "tokens.txt").read_text().split())
+    assert {c for s in sentences for c in s.replace(" ", "")} <= tokens
 
 
 def _check_unseen_language(tmp_path, exp, results):
@@ -143,17 +178,20 @@ def _check_unseen_language(tmp_path, exp, results):
 
 
 def _check_heads(tmp_path):
-    """LAS and RNN-T heads fine-tuned from the same BEST-RQ encoder, decoded by beam search."""
-    for head in ("las", "rnnt"):
+    """LAS (from the BEST-RQ encoder: --most_config "") and RNN-T (from MOST's) heads,
+    decoded by beam search."""
+    for head, pretrained in (("las", "ssl_pretrain_best_rq_debug"),
+                             ("rnnt", "most_pretrain_most_debug_from_pretrain_best_rq_debug")):
+        most = ["--most_config", ""] if head == "las" else []
         r = _run(["--asr_config", f"conf/tuning/train_asr_{head}_debug.yaml",
                   "--asr_tag", f"debug_{head}", "--asr_stats_config", "conf/tuning/train_asr_debug.yaml",
-                  "--inference_config", f"conf/decode_{head}.yaml", "--stage", "6", "--stop_stage", "9"],
-                 tmp_path)
+                  "--inference_config", f"conf/decode_{head}.yaml", "--stage", "6", "--stop_stage", "9",
+                  *most], tmp_path)
         assert "Stage 6: already done" in r.stderr  # statistics shared with the CTC model
-        exp = tmp_path / "exp" / f"asr_debug_{head}_ft_pretrain_best_rq_debug"
+        exp = tmp_path / "exp" / ("asr_debug_{}_ft_{}".format(head, pretrained.split("_", 1)[1]))
         assert "beam search: conf/decode_" in r.stderr
         log = (exp / "train.log").read_text()
-        assert "Loading pretrained params from" in log
+        assert f"Loading pretrained params from {tmp_path / 'exp' / pretrained}/valid.loss.ave.pth" in log
         assert ("loss_transducer" in log) == (head == "rnnt"), head
         assert ("loss_att" in log) == (head == "las"), head
         hyp = (exp / "decode_test" / "1best_recog" / "text").read_text().splitlines()

@@ -41,6 +41,12 @@ ssl_tag=                # pre-training experiment name (default: from ssl_config
 ssl_args=               # extra options for usm_espnet.bin.ssl_train (e.g. "--model_conf num_quantizers=1")
 ssl_train_set=untranscribed  # data dir of the pre-training audio (no text needed)
 ssl_model=valid.loss.ave.pth # pre-trained checkpoint whose encoder initialises the ASR encoder
+# MOST (USM's multi-objective supervised pre-training), after BEST-RQ; needs --ssl_config
+most_config=            # MOST yaml (e.g. conf/pretrain/most_tiny.yaml): stage 5 continues the BEST-RQ model with MOST, stage 7 fine-tunes from it
+most_tag=               # MOST experiment name (default: from most_config's file name)
+most_args=              # extra options for usm_espnet.bin.most_train
+most_text_set=unspoken_text  # data dir of the unspoken text (text only; local/data.sh writes it)
+most_model=valid.loss.ave.pth # MOST checkpoint whose encoder initialises the ASR encoder
 # Model / training / decoding
 asr_config=             # ESPnet training yaml
 asr_tag=                # experiment name (default: from asr_config's file name)
@@ -63,6 +69,7 @@ student_args=           # extra asr_train options of the students (they get Spec
 pseudo_min_confidence=0.5  # pseudo-labels below this CTC confidence are dropped (usm_espnet.decode.confidence)
 noise_scp=              # noise list for the students' additive noise ("" = synthetic colored noise)
 paper=                  # key of the paper's results for RESULTS.md (e.g. fleurs)
+metric=wer              # wer (WER/CER per language) or bleu (BLEU/chrF per source language, speech translation)
 standin=false           # true when data come from the synthetic stand-in (labels RESULTS.md)
 results_md=RESULTS.md   # recipe-level results file that stage 9 updates
 
@@ -73,9 +80,11 @@ Stages:
   2  format / validate     resample to 16 kHz mono, duration filter -> ${dump_dir}/raw
   3  token list            graphemes or SentencePiece (+ language tokens), shared by all languages
   4  pre-training data     (with --ssl_config) format ${data_dir}/${ssl_train_set}, collect_stats
-  5  pre-training          (with --ssl_config) BEST-RQ: python -m usm_espnet.bin.ssl_train
+  5  pre-training          (with --ssl_config) BEST-RQ: python -m usm_espnet.bin.ssl_train; then (with
+                           --most_config) MOST from it: untranscribed + paired + unspoken text (most_train)
   6  statistics            ESPnet collect_stats (feature mean/var, shapes)
-  7  training              python -m usm_espnet.bin.asr_train (encoder from stage 5 with --ssl_config)
+  7  training              python -m usm_espnet.bin.asr_train (encoder from stage 5 with --ssl_config:
+                           BEST-RQ's, or MOST's with --most_config)
   8  decoding              python -m usm_espnet.bin.asr_inference (long-form sets: longform_inference)
   9  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart (long-form: WER vs length)
  10  adaptation            (with --adapt_langs) per unseen language, from stage 7's model: full fine-tuning
@@ -122,6 +131,13 @@ if [ -n "${ssl_config}" ]; then
     ssl_stats_dir=${exp_dir}/ssl_stats_$(basename "${ssl_config}" .yaml)
     asr_tag=${asr_tag}_ft_${ssl_tag}   # a fine-tuned model never overwrites the scratch one
 fi
+if [ -n "${most_config}" ]; then
+    [ -n "${ssl_config}" ] || die "--most_config needs --ssl_config: MOST starts from the BEST-RQ model of stage 5"
+    [ -f "${most_config}" ] || die "most_config ${most_config} not found"
+    [ -z "${most_tag}" ] && most_tag=$(basename "${most_config}" .yaml)
+    most_exp=${exp_dir}/most_${most_tag}_from_${ssl_tag}
+    asr_tag=${asr_tag%_ft_"${ssl_tag}"}_ft_${most_tag}_from_${ssl_tag}
+fi
 asr_exp=${exp_dir}/asr_${asr_tag}
 [ -z "${asr_stats_config}" ] && asr_stats_config=${asr_config}
 [ -f "${asr_stats_config}" ] || die "asr_stats_config ${asr_stats_config} not found"
@@ -129,6 +145,7 @@ asr_exp=${exp_dir}/asr_${asr_tag}
 IFS=, read -r -a adapt_lang_list <<< "${adapt_langs}"
 adapt_dir=${asr_exp}/adapt
 case "${student_teacher}" in full|adapters) ;; *) die "--student_teacher must be full or adapters" ;; esac
+case "${metric}" in wer|bleu) ;; *) die "--metric must be wer or bleu, got '${metric}'" ;; esac
 stats_dir=${exp_dir}/asr_stats_${token_type}
 token_dir=${data_dir}/token_list/${token_type}
 token_list=${token_dir}/tokens.txt
@@ -140,11 +157,12 @@ signature() {
     case $1 in
         1) echo "langs=${langs} local_data_opts=${local_data_opts} adapt_langs=${adapt_langs} adapt_data_opts=${adapt_data_opts}" ;;
         2) echo "min_dur=${min_dur} max_dur=${max_dur} lang_token=${lang_token} adapt_langs=${adapt_langs}" ;;
-        3) echo "token_type=${token_type} nbpe=${nbpe} lang_token=${lang_token} adapt_langs=${adapt_langs}" ;;
+        3) echo "token_type=${token_type} nbpe=${nbpe} lang_token=${lang_token} adapt_langs=${adapt_langs}${most_config:+ most_text_set=${most_text_set}}" ;;
         4) echo "ssl_config=${ssl_config} ssl_train_set=${ssl_train_set} min_dur=${min_dur} max_dur=${max_dur}" ;;
         5) echo "ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_train_set=${ssl_train_set}" ;;
+        5most) echo "most_config=${most_config} most_args=${most_args} most_text_set=${most_text_set} ssl_model=$(signature 5)" ;;
         6) echo "asr_config=${asr_stats_config} token_type=${token_type} lang_token=${lang_token}" ;;
-        7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}" ;;
+        7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}${most_config:+ $(signature 5most) most_model=${most_model}}" ;;
         8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args} inference_config=${inference_config} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
         10) echo "adapt_langs=${adapt_langs} adapt_args=${adapt_args} adapter_args=${adapter_args} inference_model=${inference_model}" ;;
         11) echo "adapt_langs=${adapt_langs} inference_config=${inference_config} inference_args=${inference_args}" ;;
@@ -152,25 +170,26 @@ signature() {
         *) echo "" ;;
     esac
 }
-# run_stage N DIR: true when stage N is selected and DIR has no marker (or --force)
+# run_stage N DIR [KEY]: true when stage N is selected and DIR has no marker (or --force);
+# KEY names the signature when a stage has parts with their own options (5most)
 run_stage() {
-    local n=$1 dir=$2
+    local n=$1 dir=$2 key=${3:-$1}
     [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ] || return 1
     if [ -f "${dir}/.done.stage${n}" ] && [ "${force}" != true ]; then
         local was
         was=$(sed -n 2p "${dir}/.done.stage${n}")
-        if [ "${was}" != "$(signature "${n}")" ]; then
-            die "Stage ${n} was done in ${dir} with other options (${was}); now: $(signature "${n}"). Use --force true to redo it, or other --data_dir/--dump_dir/--exp_dir/--asr_tag."
+        if [ "${was}" != "$(signature "${key}")" ]; then
+            die "Stage ${n} was done in ${dir} with other options (${was}); now: $(signature "${key}"). Use --force true to redo it, or other --data_dir/--dump_dir/--exp_dir/--asr_tag."
         fi
         log "Stage ${n}: already done (${dir}/.done.stage${n}); --force true reruns it"
         return 1
     fi
     return 0
 }
-mark_done() { mkdir -p "$2"; { date '+%s'; signature "$1"; } > "$2/.done.stage$1"; }
+mark_done() { mkdir -p "$2"; { date '+%s'; signature "${3:-$1}"; } > "$2/.done.stage$1"; }
 stage_start=0
 begin() { stage_start=$(date +%s); log "Stage $1: $2"; }
-end_stage() { log "Stage $1 finished in $(( $(date +%s) - stage_start )) s"; mark_done "$1" "$2"; }
+end_stage() { log "Stage $1 finished in $(( $(date +%s) - stage_start )) s"; mark_done "$1" "$2" "${3:-$1}"; }
 
 # train N EXP CONFIG CMD: ESPnet training into EXP (CONFIG copied to EXP/train_config.input.yaml,
 # which CMD reads) with a resume.sh; --force moves an old EXP aside first.
@@ -251,13 +270,18 @@ if run_stage 3 "${token_dir}"; then
     begin 3 "token list (${token_type}, language tokens: ${lang_token})"
     # With unseen languages their labelled text joins the list (their characters get output
     # units; the model of stage 7 never sees them as targets).
+    # With MOST the unspoken text joins it too: the text stream is tokenised with this list.
     tok_in=${dump_dir}/raw/${train_set}
-    if [ -n "${adapt_langs}" ]; then
+    if [ -n "${most_config}" ] && [ ! -f "${data_dir}/${most_text_set}/text" ]; then
+        die "--most_config needs unspoken text in ${data_dir}/${most_text_set} (python -m usm_espnet.bin.prepare_unspoken_text --root <dir of <lang>.txt> --out_dir ${data_dir}/${most_text_set}; the stand-in writes it with local/data.sh --standin_unspoken_text N)"
+    fi
+    if [ -n "${adapt_langs}" ] || [ -n "${most_config}" ]; then
         tok_in=${dump_dir}/token_input
         mkdir -p "${tok_in}"
         for f in text utt2lang; do
             { cat "${dump_dir}/raw/${train_set}/${f}"
               for l in "${adapt_lang_list[@]}"; do cat "${dump_dir}/raw/adapt_${l}/${train_set}/${f}"; done
+              [ -z "${most_config}" ] || cat "${data_dir}/${most_text_set}/${f}"
             } | LC_ALL=C sort > "${tok_in}/${f}"
         done
     fi
@@ -313,6 +337,26 @@ if [ -n "${ssl_config}" ] && run_stage 5 "${ssl_exp}"; then
     end_stage 5 "${ssl_exp}"
 fi
 
+if [ -n "${most_config}" ] && run_stage 5 "${most_exp}" 5most; then
+    begin 5 "MOST pre-training from ${ssl_exp}/${ssl_model} -> ${most_exp}"
+    [ -f "${ssl_exp}/${ssl_model}" ] || die "no ${ssl_exp}/${ssl_model}: MOST starts from the BEST-RQ model"
+    [ -f "${ssl_stats_dir}/train/feats_stats.npz" ] || die "no ${ssl_stats_dir}: run stage 4 first"
+    # the unspoken text as stage 2 would format it (language tokens), the third stream
+    ${python} -m usm_espnet.bin.prepare_unspoken_text --in_dir "${data_dir}/${most_text_set}" \
+        --out_dir "${dump_dir}/raw/${most_text_set}" --lang_token "${lang_token}" >&2
+    log "streams: ${dump_dir}/raw/${ssl_train_set} (speech, $(wc -l < "${dump_dir}/raw/${ssl_train_set}/wav.scp")), ${dump_dir}/raw/${train_set} (paired, $(wc -l < "${dump_dir}/raw/${train_set}/text")), ${dump_dir}/raw/${most_text_set} (text, $(wc -l < "${dump_dir}/raw/${most_text_set}/text"))"
+    train 5 "${most_exp}" "${most_config}" "${python} -m usm_espnet.bin.most_train --config ${most_exp}/train_config.input.yaml \
+        ${tokenized_opts} --speech_data ${dump_dir}/raw/${ssl_train_set} \
+        --paired_data ${dump_dir}/raw/${train_set} --text_data ${dump_dir}/raw/${most_text_set} \
+        --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/wav.scp,speech,sound \
+        --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/text,text,text \
+        --valid_shape_file ${ssl_stats_dir}/valid/speech_shape \
+        --normalize global_mvn --normalize_conf stats_file=${ssl_stats_dir}/train/feats_stats.npz \
+        --init_param ${ssl_exp}/${ssl_model} \
+        --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${most_exp} ${most_args}"
+    end_stage 5 "${most_exp}" 5most
+fi
+
 if run_stage 6 "${stats_dir}"; then
     begin 6 "statistics -> ${stats_dir}"
     rm -rf "${stats_dir}.tmp"; mkdir -p "$(dirname "${stats_dir}")"
@@ -336,11 +380,13 @@ if run_stage 7 "${asr_exp}"; then
     begin 7 "training -> ${asr_exp}"
     init_opts=""
     if [ -n "${ssl_config}" ]; then
-        [ -f "${ssl_exp}/${ssl_model}" ] || die "no ${ssl_exp}/${ssl_model}: run stage 5 first"
-        ${python} -m usm_espnet.bin.check_encoder_compat --pretrained "${ssl_exp}/config.yaml" \
-            --config "${asr_config}" --args "${asr_args}" || die "the encoder of ${asr_config} cannot load ${ssl_exp}'s"
-        init_opts="--init_param ${ssl_exp}/${ssl_model}:encoder:encoder"
-        log "fine-tuning: encoder from ${ssl_exp}/${ssl_model}, feature statistics from ${ssl_stats_dir}"
+        pt_exp=${ssl_exp}; pt_model=${ssl_model}
+        [ -n "${most_config}" ] && { pt_exp=${most_exp}; pt_model=${most_model}; }
+        [ -f "${pt_exp}/${pt_model}" ] || die "no ${pt_exp}/${pt_model}: run stage 5 first"
+        ${python} -m usm_espnet.bin.check_encoder_compat --pretrained "${pt_exp}/config.yaml" \
+            --config "${asr_config}" --args "${asr_args}" || die "the encoder of ${asr_config} cannot load ${pt_exp}'s"
+        init_opts="--init_param ${pt_exp}/${pt_model}:encoder:encoder"
+        log "fine-tuning: encoder from ${pt_exp}/${pt_model}, feature statistics from ${ssl_stats_dir}"
     fi
     train 7 "${asr_exp}" "${asr_config}" "${python} -m usm_espnet.bin.asr_train --config ${asr_exp}/train_config.input.yaml ${tokenized_opts} \
         ${train_data_opts} --normalize global_mvn --normalize_conf stats_file=${mvn_stats} \
@@ -371,14 +417,15 @@ decode() {
         || { tail -20 "${out}.log" >&2; die "decoding failed; see ${out}.log"; }
     rm -rf "${out}" && mv "${out}.tmp" "${out}" && mv "${out}.log" "${out}/decode.log"
 }
-# score DATA OUT TITLE [SECTION]: WER/CER of OUT/1best_recog/text against DATA/text into
-# OUT/score (and, with SECTION, into the recipe's RESULTS.md)
+# score DATA OUT TITLE [SECTION]: WER/CER (metric=bleu: BLEU/chrF) of OUT/1best_recog/text
+# against DATA/text into OUT/score (and, with SECTION, into the recipe's RESULTS.md)
 score() {
-    local data=$1 out=$2 title=$3 section=${4:-} opts=""
+    local data=$1 out=$2 title=$3 section=${4:-} opts="" scorer=score_asr
+    [ "${metric}" = bleu ] && scorer=score_st
     [ -n "${paper}" ] && [ -n "${section}" ] && opts+=" --paper ${paper}"
     [ -n "${section}" ] && opts+=" --recipe_results ${results_md} --section_id ${section}"
     # shellcheck disable=SC2086
-    ${python} -m usm_espnet.bin.score_asr --ref "${data}/text" \
+    ${python} -m usm_espnet.bin.${scorer} --ref "${data}/text" \
         --hyp "${out}/1best_recog/text" --utt2lang "${data}/utt2lang" \
         --strip_tags true --out_dir "${out}/score" --standin "${standin}" --title "${title}" ${opts}
 }

@@ -5,7 +5,7 @@ Usage::
     python -m usm_espnet.bin.make_standin_fleurs --out_root DIR \\
         [--langs en_us,fr_fr,hi_in] [--num_sentences 60] [--utts_per_sentence 1] \\
         [--num_train_speakers 8] [--num_test_speakers 4] [--seed 0] [--nj 2] \\
-        [--snr_db 20 | --snr_db 10,30] [--no_archive] [--extra_untranscribed 0] [--force]
+        [--snr_db 20 | --snr_db 10,30] [--no_archive] [--extra_untranscribed 0] [--extra_text 0] [--force]
 
 espeak-ng reads a seeded parallel text (sentence ids shared across languages); dev and
 test sentences and speakers are never in train. The result is read by
@@ -67,6 +67,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--extra_untranscribed", type=int, default=0,
                    help="untranscribed utterances per language under <out_root>/untranscribed/ "
                    "(for BEST-RQ pretraining; default 0)")
+    p.add_argument("--extra_text", type=int, default=0,
+                   help="unspoken-text sentences per language under <out_root>/unspoken_text/ "
+                   "(text without audio, for MOST pretraining; default 0)")
     p.add_argument("--force", action="store_true", help="rebuild even if already built")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
     return p
@@ -90,7 +93,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             utts_per_sentence=args.utts_per_sentence, num_train_speakers=args.num_train_speakers,
             num_test_speakers=args.num_test_speakers, seed=args.seed, nj=args.nj,
             snr_db=args.snr_db, archive=not args.no_archive,
-            extra_untranscribed=args.extra_untranscribed, progress=not args.no_progress,
+            extra_untranscribed=args.extra_untranscribed, extra_text=args.extra_text, progress=not args.no_progress,
             force=args.force,
         )
     except (ValueError, OSError) as e:

@@ -55,8 +55,10 @@ from pathlib import PurePosixPath
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from usm_espnet.data.kaldi import (
+    AudioError,
     DataDir,
     DataDirError,
+    find_control_char,
     read_audio_info,
     validate_datadir,
     write_datadir,
@@ -366,7 +368,8 @@ class PrepStats:
         split: ``train``, ``dev`` or ``test``.
         data_dir: The Kaldi data directory written.
         num_utts: Utterances written.
-        num_skipped: Rows left out (audio missing, duplicate file name).
+        num_skipped: Rows left out (audio missing or, with ``check_audio``,
+            unreadable, truncated or empty; duplicate file name).
         hours: Audio written, in hours.
         per_lang: Utterances written per language.
         skipped: One ``tsv:line: reason`` message per skipped row.
@@ -503,7 +506,11 @@ def prepare_fleurs(
     from ``<lang>/audio/<split>.tar.gz``, extracted once into
     ``audio_dir/<lang>/<split>/`` (see :func:`extract_split_archive`). A row whose
     audio file is absent is skipped with a warning naming the tsv line and the
-    file, and counted in :attr:`PrepStats.num_skipped`. Each data directory is
+    file, and counted in :attr:`PrepStats.num_skipped`; so is, with ``check_audio``,
+    a row whose audio cannot be read, is truncated or holds no samples. Transcript
+    problems are errors naming the tsv line: an empty text, a control character (a
+    transcript too long for its audio is left to stage 2, ``format_data``, which
+    measures the audio). Each data directory is
     validated and swapped into place atomically, so a rerun simply replaces it.
 
     Args:
@@ -528,8 +535,8 @@ def prepare_fleurs(
         ValueError: Bad ``splits``, ``text_column`` or ``max_utts_per_lang``.
         UnknownLanguageError: A language code (requested or found) is not a FLEURS code.
         FleursFormatError: Missing corpus, language directory, tsv file or audio;
-            malformed tsv line (``file:line: ...``); empty transcription; a split
-            with no usable utterance.
+            malformed tsv line (``file:line: ...``); empty transcription or one with
+            a control character; a split with no usable utterance.
         DataDirError: The data to be written is invalid.
     """
     corpus_dir = os.fspath(corpus_dir)
@@ -570,8 +577,14 @@ def prepare_fleurs(
         for split in splits:
             rows = read_fleurs_tsv(os.path.join(root, lang, f"{split}.tsv"))
             for row in rows:
-                if not getattr(row, text_column):
+                text = getattr(row, text_column)
+                if not text:
                     raise FleursFormatError(f"{row.where}: empty {text_column} for {row.file_name}")
+                bad = find_control_char(text)
+                if bad is not None:
+                    raise FleursFormatError(
+                        f"{row.where}: {text_column} of {row.file_name} contains control "
+                        f"character {bad[1]} at position {bad[0]}")
             tables[lang, split] = rows
 
     # 2. audio, then one data dir per split
@@ -597,18 +610,27 @@ def prepare_fleurs(
                     msg = f"{row.where}: audio file {row.file_name} not found in {wav_dir}"
                 else:
                     msg = ""
+                path = os.path.abspath(os.path.join(wav_dir, row.file_name))
+                num_samples = row.num_samples
+                if check_audio and not msg:
+                    try:
+                        sr, num_samples = read_audio_info(path)
+                    except AudioError as e:
+                        msg = f"{row.where}: {e}"
+                    else:
+                        if num_samples == 0:
+                            msg = f"{row.where}: audio file {path} holds no samples"
                 if msg:
                     logger.warning("skipping: %s", msg)
                     stats.skipped.append(msg)
                     continue
                 seen[row.file_name] = str(row.lineno)
-                path = os.path.abspath(os.path.join(wav_dir, row.file_name))
-                num_samples = row.num_samples
                 if check_audio:
-                    sr, n = read_audio_info(path)
+                    n, num_samples = num_samples, row.num_samples
                     if sr != FLEURS_SAMPLE_RATE:
                         raise FleursFormatError(
-                            f"{path}: sample rate {sr} Hz, expected {FLEURS_SAMPLE_RATE}")
+                            f"{row.where}: {path}: sample rate {sr} Hz, "
+                            f"expected {FLEURS_SAMPLE_RATE}")
                     if n != num_samples:
                         logger.warning("%s: num_samples %d but %s has %d",
                                        row.where, num_samples, path, n)
@@ -779,6 +801,7 @@ def make_standin_fleurs(
     snr_db: Union[None, float, Tuple[float, float]] = None,
     archive: bool = True,
     extra_untranscribed: int = 0,
+    extra_text: int = 0,
     fractions: Optional[Dict[str, float]] = None,
     progress: bool = True,
     force: bool = False,
@@ -808,6 +831,10 @@ def make_standin_fleurs(
       speech for BEST-RQ pretraining, playing the part of YT-NTL-U. Its sentences come
       from a differently seeded parallel text and exclude every train/dev/test
       sentence; its speakers are the train speakers.
+    * ``unspoken_text/<lang>.txt`` (one sentence per line, raw text as a web crawl
+      would give it), when ``extra_text > 0``: text without audio for MOST
+      pretraining (USM's unspoken text). Its sentences exclude every train/dev/test
+      and untranscribed sentence; see :mod:`usm_espnet.data.unspoken_text`.
     * ``.done``: a JSON marker with the parameters' hash and the stats. A rerun with
       the same parameters returns at once (``reused=True``); other parameters rebuild.
 
@@ -831,6 +858,7 @@ def make_standin_fleurs(
         archive: Ship audio as ``audio/<split>.tar.gz`` (as downloaded FLEURS);
             otherwise leave it extracted in ``audio/<split>/``.
         extra_untranscribed: Untranscribed utterances per language (0: none).
+        extra_text: Unspoken-text sentences per language (0: none).
         fractions: Split fractions for ``split_ids`` (default 0.8/0.1/0.1).
         progress: Show synthesis progress bars.
         force: Rebuild even if a corpus with the same parameters exists.
@@ -864,7 +892,8 @@ def make_standin_fleurs(
                                  ("utts_per_sentence", utts_per_sentence, 1),
                                  ("num_train_speakers", num_train_speakers, 1),
                                  ("num_test_speakers", num_test_speakers, 1),
-                                 ("extra_untranscribed", extra_untranscribed, 0)):
+                                 ("extra_untranscribed", extra_untranscribed, 0),
+                                 ("extra_text", extra_text, 0)):
         if int(value) != value or value < minimum:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if utts_per_sentence > min(num_train_speakers, num_test_speakers):
@@ -888,6 +917,8 @@ def make_standin_fleurs(
         num_train_speakers=num_train_speakers, num_test_speakers=num_test_speakers, seed=seed,
         snr_db=list(snr_db) if isinstance(snr_db, tuple) else snr_db, archive=archive,
         extra_untranscribed=extra_untranscribed, fractions=fractions)
+    if extra_text:  # only when used, so that older corpora keep their hash
+        params["extra_text"] = extra_text
     digest = _params_hash(params)
     marker = os.path.join(out_root, DONE_MARKER)
     if os.path.lexists(out_root):
@@ -1002,6 +1033,35 @@ def make_standin_fleurs(
                 if chosen < extra_untranscribed:
                     logger.warning("%s: only %d distinct untranscribed sentences (asked %d)",
                                    lang, chosen, extra_untranscribed)
+
+        # unspoken text (MOST): no audio, disjoint from every sentence that has audio
+        text_only: Dict[str, List[str]] = {}
+        if extra_text:
+            spoken = set(pt.ids) | (set(pt2.ids) if extra_untranscribed else set())
+            pt3 = parallel_text.generate_parallel_text(
+                langs, extra_text + extra_text // 10 + 5, seed=seed + 2_000_003, exclude=spoken)
+            for lang in langs:
+                taken = {fleurs_normalize(pt.text(sid, lang)) for sid in pt.ids}
+                if extra_untranscribed:
+                    taken |= {fleurs_normalize(pt2.text(sid, lang)) for sid in pt2.ids}
+                lines: List[str] = []
+                for sid in pt3.ids:
+                    if len(lines) >= extra_text:
+                        break
+                    raw = " ".join(pt3.text(sid, lang).split())
+                    norm = fleurs_normalize(raw)
+                    if norm and norm not in taken:
+                        taken.add(norm)
+                        lines.append(raw)
+                if len(lines) < extra_text:
+                    logger.warning("%s: only %d distinct unspoken-text sentences (asked %d)",
+                                   lang, len(lines), extra_text)
+                text_only[lang] = lines
+            os.makedirs(os.path.join(build, "unspoken_text"), exist_ok=True)
+            for lang, lines in text_only.items():
+                with open(os.path.join(build, "unspoken_text", f"{lang}.txt"), "w",
+                          encoding="utf-8") as f:
+                    f.writelines(line + "\n" for line in lines)
 
         logger.info("synthesising %d utterances in %d languages with nj=%d",
                     len(items), len(langs), nj)

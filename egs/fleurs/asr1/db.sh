@@ -11,4 +11,7 @@ fi
 # Untranscribed audio for BEST-RQ pre-training: <root>/<lang>/wav.lst (default: the
 # stand-in's untranscribed/ part when present).
 UNTRANSCRIBED=${UNTRANSCRIBED:-}
-export FLEURS UNTRANSCRIBED
+# Unspoken text (text without audio) for MOST pre-training: <root>/<lang>.txt, one sentence
+# per line (default: the stand-in's unspoken_text/ part when present).
+UNSPOKEN_TEXT=${UNSPOKEN_TEXT:-}
+export FLEURS UNTRANSCRIBED UNSPOKEN_TEXT

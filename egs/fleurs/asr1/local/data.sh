@@ -14,6 +14,7 @@ standin_test_speakers=4      # disjoint voices for dev and test
 standin_reads=1          # readings of each train sentence (different voices)
 standin_snr_db=          # additive noise SNR ("" = none)
 standin_untranscribed=0  # extra untranscribed utterances per language (pretraining)
+standin_unspoken_text=0  # extra sentences per language without audio (MOST's unspoken text)
 seed=0
 while [ $# -gt 0 ]; do
     name=${1#--}
@@ -33,7 +34,7 @@ if [ -z "${corpus}" ]; then
     ${py} -m usm_espnet.bin.make_standin_fleurs --out_root "${standin_dir}" \
         --num_sentences "${standin_sentences}" --num_train_speakers "${standin_train_speakers}" \
         --num_test_speakers "${standin_test_speakers}" --utts_per_sentence "${standin_reads}" \
-        --extra_untranscribed "${standin_untranscribed}" --seed "${seed}" --nj "${nj}" ${opts}
+        --extra_untranscribed "${standin_untranscribed}" --extra_text "${standin_unspoken_text}" --seed "${seed}" --nj "${nj}" ${opts}
 fi
 opts=""
 [ -n "${langs}" ] && opts+=" --langs ${langs}"
@@ -48,4 +49,14 @@ if [ -d "${untr_root}" ]; then
     # shellcheck disable=SC2086
     ${py} -m usm_espnet.bin.prepare_untranscribed --root "${untr_root}" \
         --out_dir "${data_dir}/untranscribed" ${opts}
+fi
+# Unspoken text for MOST pre-training: <root>/<lang>.txt (the stand-in's unspoken_text/ part,
+# or UNSPOKEN_TEXT from db.sh); sentences of train/dev/test are left out.
+text_root=${UNSPOKEN_TEXT:-${corpus}/unspoken_text}
+if [ -d "${text_root}" ]; then
+    opts=""
+    [ -n "${langs}" ] && opts+=" --langs ${langs}"
+    # shellcheck disable=SC2086
+    ${py} -m usm_espnet.bin.prepare_unspoken_text --root "${text_root}" \
+        --out_dir "${data_dir}/unspoken_text" --exclude "${data_dir}"/{train,dev,test} ${opts}
 fi
