@@ -110,3 +110,30 @@ def test_pretrain_config_dry_run(path, tmp_path):
     loss.backward()
     assert all(p.grad is not None for p in model.encoder.parameters() if p.requires_grad)
     assert not any(isinstance(b, torch.nn.Parameter) for b in model.quantizer.buffers())
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if isinstance(_cfg(p), dict)
+                                  and "most_conf" in _cfg(p)], ids=_ids)
+def test_most_config_dry_run(path, tmp_path):
+    """MOST yamls: built by MOSTTask, one step with all three streams, forward and backward."""
+    from usm_espnet.tasks.most import MOSTTask
+
+    tok = tmp_path / "tokens.txt"
+    tok.write_text("\n".join(["<blank>", "<unk>", "<space>", "a", "b", "c", "<sos/eos>"]) + "\n")
+    args = MOSTTask.get_parser().parse_args(
+        ["--config", str(path), "--token_list", str(tok), "--token_type", "char",
+         "--output_dir", str(tmp_path / "exp")])
+    torch.manual_seed(0)
+    model = MOSTTask.build_model(args)
+    model.train()
+    model.most_step.fill_(model.config.text_start_step)  # all three streams
+    g = torch.Generator().manual_seed(0)
+    text = torch.tensor([[3, 4, 5, 2, 3], [4, 5, -1, -1, -1]])
+    lens = torch.tensor([5, 2])
+    loss, stats, _ = model(
+        speech=torch.randn(2, 16000, generator=g), speech_lengths=torch.tensor([16000, 12000]),
+        paired_speech=torch.randn(2, 16000, generator=g),
+        paired_speech_lengths=torch.tensor([16000, 14000]),
+        paired_text=text, paired_text_lengths=lens, text=text, text_lengths=lens)
+    assert torch.isfinite(loss).all() and "loss_text_recon" in stats
+    loss.sum().backward()

@@ -11,11 +11,11 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "egs" / "fleurs" / "asr1"
 
 
-def _run(args, tmp_path, check=True):
+def _cmd(args, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
                USM_VENV=str(Path(sys.executable).parent.parent))
     env.pop("FLEURS", None)
-    r = subprocess.run(
+    return env, (
         ["./run.sh", "--preset", "debug", "--data_dir", str(tmp_path / "data"),
          "--dump_dir", str(tmp_path / "dump"), "--exp_dir", str(tmp_path / "exp"),
          "--results_md", str(tmp_path / "RESULTS.md"),
@@ -23,8 +23,12 @@ def _run(args, tmp_path, check=True):
          f"--standin_sentences 10 --standin_train_speakers 2 --standin_test_speakers 1 "
          f"--standin_untranscribed 4 --standin_unspoken_text 20 "
          f"--standin_dir {tmp_path / 'standin'}",
-         "--adapt_data_opts", f"--standin_dir {tmp_path / 'standin_adapt'}", *args],
-        cwd=RECIPE, env=env, capture_output=True, text=True, timeout=1200)
+         "--adapt_data_opts", f"--standin_dir {tmp_path / 'standin_adapt'}", *args])
+
+
+def _run(args, tmp_path, check=True):
+    env, cmd = _cmd(args, tmp_path)
+    r = subprocess.run(cmd, cwd=RECIPE, env=env, capture_output=True, text=True, timeout=1200)
     if check:
         assert r.returncode == 0, f"run.sh {args} failed:\n{r.stderr[-5000:]}"
     return r
@@ -73,6 +77,28 @@ def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
     scratch = tmp_path / "exp" / "asr_debug"
     assert (scratch / "decode_test" / "score" / "scores.json").exists()
     assert "Loading pretrained params" not in (scratch / "train.log").read_text()
+    _check_killed_stage(tmp_path)
+
+
+def _check_killed_stage(tmp_path):
+    """A stage killed midway (here: stage 3 rerun with --force) leaves no marker, and the
+    stages that read its output refuse to run instead of taking it as complete."""
+    import signal
+
+    env, cmd = _cmd(["--stage", "3", "--stop_stage", "3", "--force", "true"], tmp_path)
+    p = subprocess.Popen(cmd, cwd=RECIPE, env=env, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    for line in p.stderr:
+        if "Stage 3: token list" in line:
+            break
+    os.killpg(p.pid, signal.SIGKILL)  # the whole job: run.sh, the template, python
+    p.wait(timeout=60)
+    p.stderr.close()
+    token_dir = tmp_path / "data" / "token_list" / "char"
+    assert not (token_dir / ".done.stage3").exists()
+    r = _run(["--stage", "6", "--stop_stage", "6", "--force", "true"], tmp_path, check=False)
+    assert r.returncode != 0
+    assert f"stage 3 has not finished in {token_dir}" in r.stderr, r.stderr[-2000:]
 
 
 def test_fleurs_recipe_help_and_bad_option():

@@ -184,7 +184,14 @@ run_stage() {
         log "Stage ${n}: already done (${dir}/.done.stage${n}); --force true reruns it"
         return 1
     fi
+    # the stage runs: its old marker goes first, so a run killed midway (even with
+    # --force over finished output) never leaves a marker that vouches for half-written output
+    rm -f "${dir}/.done.stage${n}"
     return 0
+}
+# need N DIR: stop unless stage N has finished in DIR (what this stage reads)
+need() {
+    [ -f "$2/.done.stage$1" ] || die "stage $1 has not finished in $2 (no $2/.done.stage$1; a stage killed midway leaves none): run --stage $1 first"
 }
 mark_done() { mkdir -p "$2"; { date '+%s'; signature "${3:-$1}"; } > "$2/.done.stage$1"; }
 stage_start=0
@@ -246,6 +253,7 @@ fi
 
 if run_stage 2 "${dump_dir}/raw"; then
     begin 2 "format: 16 kHz mono, ${min_dur}-${max_dur} s"
+    need 1 "${data_dir}"
     for s in ${train_set} ${valid_set} ${test_sets}; do
         ${python} -m usm_espnet.bin.format_data --in_dir "${data_dir}/${s}" \
             --out_dir "${dump_dir}/raw/${s}" --min_dur "${min_dur}" --max_dur "${max_dur}" \
@@ -268,6 +276,7 @@ fi
 
 if run_stage 3 "${token_dir}"; then
     begin 3 "token list (${token_type}, language tokens: ${lang_token})"
+    need 2 "${dump_dir}/raw"
     # With unseen languages their labelled text joins the list (their characters get output
     # units; the model of stage 7 never sees them as targets).
     # With MOST the unspoken text joins it too: the text stream is tokenised with this list.
@@ -301,6 +310,7 @@ if [ -z "${ssl_config}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 4 ]; 
 fi
 if [ -n "${ssl_config}" ] && run_stage 4 "${ssl_stats_dir}"; then
     begin 4 "pre-training data (${data_dir}/${ssl_train_set}) and statistics -> ${ssl_stats_dir}"
+    need 2 "${dump_dir}/raw"
     [ -f "${data_dir}/${ssl_train_set}/wav.scp" ] || die "no ${data_dir}/${ssl_train_set}/wav.scp: \
 put untranscribed audio under <root>/<lang>/wav.lst and run python -m usm_espnet.bin.prepare_untranscribed \
 --root <root> --out_dir ${data_dir}/${ssl_train_set}, or pretrain on labelled audio with --ssl_train_set ${train_set}"
@@ -327,6 +337,7 @@ fi
 
 if [ -n "${ssl_config}" ] && run_stage 5 "${ssl_exp}"; then
     begin 5 "BEST-RQ pre-training -> ${ssl_exp}"
+    need 4 "${ssl_stats_dir}"
     train 5 "${ssl_exp}" "${ssl_config}" "${python} -m usm_espnet.bin.ssl_train --config ${ssl_exp}/train_config.input.yaml \
         --train_data_path_and_name_and_type ${dump_dir}/raw/${ssl_train_set}/wav.scp,speech,sound \
         --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/wav.scp,speech,sound \
@@ -339,6 +350,7 @@ fi
 
 if [ -n "${most_config}" ] && run_stage 5 "${most_exp}" 5most; then
     begin 5 "MOST pre-training from ${ssl_exp}/${ssl_model} -> ${most_exp}"
+    need 5 "${ssl_exp}"; need 3 "${token_dir}"
     [ -f "${ssl_exp}/${ssl_model}" ] || die "no ${ssl_exp}/${ssl_model}: MOST starts from the BEST-RQ model"
     [ -f "${ssl_stats_dir}/train/feats_stats.npz" ] || die "no ${ssl_stats_dir}: run stage 4 first"
     # the unspoken text as stage 2 would format it (language tokens), the third stream
@@ -359,6 +371,7 @@ fi
 
 if run_stage 6 "${stats_dir}"; then
     begin 6 "statistics -> ${stats_dir}"
+    need 3 "${token_dir}"
     rm -rf "${stats_dir}.tmp"; mkdir -p "$(dirname "${stats_dir}")"
     # shellcheck disable=SC2086
     ${python} -m usm_espnet.bin.asr_train --collect_stats true --config "${asr_stats_config}" \
@@ -378,10 +391,12 @@ mvn_stats=${stats_dir}/train/feats_stats.npz
 
 if run_stage 7 "${asr_exp}"; then
     begin 7 "training -> ${asr_exp}"
+    need 6 "${stats_dir}"
     init_opts=""
     if [ -n "${ssl_config}" ]; then
         pt_exp=${ssl_exp}; pt_model=${ssl_model}
         [ -n "${most_config}" ] && { pt_exp=${most_exp}; pt_model=${most_model}; }
+        need 5 "${pt_exp}"
         [ -f "${pt_exp}/${pt_model}" ] || die "no ${pt_exp}/${pt_model}: run stage 5 first"
         ${python} -m usm_espnet.bin.check_encoder_compat --pretrained "${pt_exp}/config.yaml" \
             --config "${asr_config}" --args "${asr_args}" || die "the encoder of ${asr_config} cannot load ${pt_exp}'s"
@@ -432,6 +447,7 @@ score() {
 
 if run_stage 8 "${asr_exp}"; then
     begin 8 "decoding ${test_sets} with ${inference_model}$([ -n "${inference_config}" ] && echo " (beam search: ${inference_config})")"
+    need 7 "${asr_exp}"
     [ -n "${inference_config}" ] && [ "${decode_lang_mask}" = true ] \
         && log "decode_lang_mask applies to greedy CTC only; beam search decodes without it"
     for s in ${test_sets}; do
@@ -454,6 +470,7 @@ fi
 
 if run_stage 9 "${asr_exp}"; then
     begin 9 "scoring"
+    need 8 "${asr_exp}"
     for s in ${test_sets}; do
         out=${asr_exp}/decode_${s}
         score "${dump_dir}/raw/${s}" "${out}" "${corpus} ${s}: ${asr_tag}" "asr_${asr_tag}_${s}"
@@ -504,6 +521,7 @@ adapt_train() {
 
 if [ -n "${adapt_langs}" ] && run_stage 10 "${adapt_dir}"; then
     begin 10 "adaptation to ${adapt_langs} from ${base_model}: full fine-tuning and adapters"
+    need 7 "${asr_exp}"
     for l in "${adapt_lang_list[@]}"; do
         d=${dump_dir}/raw/adapt_${l}
         log "${l}: $(wc -l < "${d}/${train_set}/text") labelled utterances, $(minutes "${d}/${train_set}") min"
@@ -517,6 +535,7 @@ fi
 
 if [ -n "${adapt_langs}" ] && run_stage 11 "${adapt_dir}"; then
     begin 11 "decoding and scoring the adapted models on ${test_set}"
+    need 10 "${adapt_dir}"
     for l in "${adapt_lang_list[@]}"; do
         d=${dump_dir}/raw/adapt_${l}/${test_set}
         rows=(); params=()
@@ -544,6 +563,7 @@ fi
 
 if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 "${adapt_dir}"; then
     begin 12 "noisy student: ${student_iterations} round(s) per unseen language"
+    need 11 "${adapt_dir}"
     noise=${noise_scp}
     if [ -z "${noise}" ]; then
         noise=${dump_dir}/noise/noise.scp

@@ -1,11 +1,14 @@
 # BEST-RQ only vs BEST-RQ + MOST (local/most_ablation.sh): four languages in three scripts, the
 # demo's model, 300 untranscribed utterances and 1000 unspoken-text sentences per language for
 # pre-training, and a small labelled set (80 utterances per language) that is both MOST's paired
-# stream and the fine-tuning data. BEST-RQ: 600 steps; MOST continues it for 600 steps
-# (unspoken text from step 200); both fine-tunings: 500 steps.
+# stream and the fine-tuning data. BEST-RQ: 200 steps; MOST continues it for 200 steps
+# (unspoken text from step 100); both fine-tunings: 300 steps. (CPU-sized: the shared
+# configs' schedules are 600 / 600 steps.)
 asr_config=conf/tuning/train_asr_demo.yaml
 asr_tag=most80
-asr_args="--max_epoch 5"
+asr_args="--max_epoch 3"
+ssl_args="--max_epoch 1"
+most_args="--max_epoch 2 --num_iters_per_epoch 100 --most_conf text_start_step=100"
 ssl_config=../../../conf/pretrain/best_rq_tiny.yaml
 most_config=../../../conf/pretrain/most_tiny.yaml
 langs=en_us,ru_ru,hi_in,vi_vn
