@@ -73,7 +73,7 @@ def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
              tmp_path, check=False)
     assert r.returncode != 0 and "no " in r.stderr and "nope/wav.scp" in r.stderr, r.stderr[-2000:]
     # the same recipe without pre-training trains from scratch into its own exp dir
-    r = _run(["--ssl_config", "", "--stage", "7", "--stop_stage", "9"], tmp_path)
+    r = _run(["--ssl_config", "", "--most_config", "", "--stage", "7", "--stop_stage", "9"], tmp_path)
     scratch = tmp_path / "exp" / "asr_debug"
     assert (scratch / "decode_test" / "score" / "scores.json").exists()
     assert "Loading pretrained params" not in (scratch / "train.log").read_text()

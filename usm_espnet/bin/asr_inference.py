@@ -8,6 +8,11 @@ All of ESPnet's ``asr_inference`` options apply (beam search, CTC weight, LM
 ...). ``--ctc_greedy true`` instead runs batched greedy CTC decoding
 (``usm_espnet.decode.ctc_greedy``), the fast path for CTC-only models; it
 writes the same ``1best_recog/{text,token,token_int}`` layout.
+
+The audio of ``--data_path_and_name_and_type ...,sound`` is checked first
+(:func:`usm_espnet.bin.preflight.check_decoding`): a missing, unreadable,
+truncated, empty, non-finite, multi-channel or wrong-rate file is one
+``ERROR: wav.scp:line: ...`` line and exit status 1.
 """
 
 import argparse
@@ -31,6 +36,14 @@ def _wants_greedy(argv) -> bool:
 
 def main(cmd=None):
     argv = list(sys.argv[1:] if cmd is None else cmd)
+    from usm_espnet.bin import preflight
+
+    if not preflight.skipped() and "--help" not in argv and "-h" not in argv:
+        try:  # a bad wav is one error line here, not a DataLoader traceback mid-decoding
+            preflight.check_decoding(argv)
+        except preflight.PreflightError as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 1
     if _wants_greedy(argv):
         from usm_espnet.decode.ctc_greedy import main as greedy_main
 

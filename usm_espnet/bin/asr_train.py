@@ -6,7 +6,17 @@
 Every option is ESPnet's (``ASRTask``): checkpointing, ``--resume``,
 ``--ngpu``, ``--multiprocessing_distributed``, model averaging. Registration
 runs at import so that processes spawned for multi-GPU training see it too.
+
+Before ESPnet starts, :mod:`usm_espnet.bin.preflight` checks the yaml (syntax,
+unknown or repeated keys, value types, ``*_conf`` keys against the classes) and
+the data (every wav readable, complete, finite, mono at the frontend's rate;
+transcripts non-empty, without control characters, not longer than their audio
+can carry): a problem is one ``ERROR: file:line: ...`` line and exit status 1.
+Training runs with :class:`usm_espnet.tasks.guarded_trainer.GuardedTrainer`
+(counted non-finite steps, atomic checkpoints, repaired resume).
 """
+
+import sys
 
 from usm_espnet.registry import register
 
@@ -14,14 +24,40 @@ register(["espnet2.tasks.asr"])
 
 from espnet2.tasks.asr import ASRTask  # noqa: E402
 
+from usm_espnet.tasks.guarded_trainer import GuardedTrainer  # noqa: E402
+
+ASRTask.trainer = GuardedTrainer
+
 
 def get_parser():
     return ASRTask.get_parser()
 
 
-def main(cmd=None):
-    ASRTask.main(cmd=cmd)
+def main(cmd=None) -> int:
+    """Check the command (see the module docstring), then run ESPnet's ``ASRTask.main``.
+
+    Args:
+        cmd: Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 after training, 1 when a check failed.
+    """
+    from usm_espnet.bin import preflight
+
+    argv = list(sys.argv[1:] if cmd is None else cmd)
+    if not preflight.skipped() and "--help" not in argv and "-h" not in argv:
+        try:
+            args = preflight.check_training("asr", argv)
+        except preflight.PreflightError as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 1
+        if getattr(args, "use_deepspeed", False):  # ESPnet allows only its own trainer there
+            from espnet2.train.trainer import Trainer
+
+            ASRTask.trainer = Trainer
+    ASRTask.main(cmd=argv)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

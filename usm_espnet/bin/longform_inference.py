@@ -10,8 +10,9 @@ timestamps from CTC: ``<rec> 1 <start> <dur> <word>``) and ``stats.tsv``
 (audio seconds, decoding seconds, real-time factor, peak RSS). Audio is read
 from disk span by span; memory is bounded by one window. ``wav.scp`` entries
 must be audio files (any rate / channels ``soundfile`` reads; resampled to
-16 kHz mono on the fly). A bad recording is reported and skipped (counted); the
-exit status is 1 when any was skipped.
+16 kHz mono on the fly). A bad recording (unreadable, truncated, empty, or with
+NaN/infinite samples, found when its scores are not finite) is reported and
+skipped (counted); the exit status is 1 when any was skipped.
 """
 
 import argparse
@@ -78,6 +79,7 @@ def decode(args) -> int:
     from espnet2.text.build_tokenizer import build_tokenizer
     from espnet2.text.token_id_converter import TokenIDConverter
 
+    from usm_espnet.data.kaldi import AudioError, check_wav_complete
     from usm_espnet.longform.ctc import StreamingGreedy, StreamingPrefixBeam, words_with_times
     from usm_espnet.longform.encode import AudioReader, LongFormEncoder, LongFormError
 
@@ -93,8 +95,9 @@ def decode(args) -> int:
     skipped = 0
     for key, path in recs:
         try:
+            check_wav_complete(path)
             reader = AudioReader(path)
-        except LongFormError as e:
+        except (LongFormError, AudioError) as e:
             logger.error("skipping %s: %s", key, e)
             skipped += 1
             continue
@@ -113,6 +116,10 @@ def decode(args) -> int:
             with tqdm(total=total, desc=key, unit="frame", disable=None, file=sys.stderr) as bar:
                 for offset, enc in lf.encode(reader, progress=bar.update):
                     logp = model.ctc.log_softmax(enc[None])[0]
+                    if not bool(torch.isfinite(logp).all()):
+                        raise ValueError(
+                            f"non-finite scores from frame {offset}: the audio holds NaN or "
+                            f"infinite samples there (or the model is broken)")
                     dec.feed(logp, offset)
         except Exception as e:  # one bad recording must not lose the others' results
             logger.error("skipping %s (%s): %s: %s", key, path, type(e).__name__, e)

@@ -17,9 +17,15 @@ Every other option is ESPnet's (``AbsTask``): ``--collect_stats`` (on
 ``--resume``, ``--ngpu``, ``--multiprocessing_distributed``, model averaging.
 The encoder is saved as ``encoder.*``; fine-tune with
 ``--init_param <exp>/<checkpoint>.pth:encoder:encoder``.
+Training runs with :class:`usm_espnet.tasks.guarded_trainer.GuardedTrainer`
+(counted non-finite steps, atomic checkpoints, repaired resume), as ``asr_train``
+and ``ssl_train`` do.
 """
 
+from usm_espnet.tasks.guarded_trainer import GuardedTrainer
 from usm_espnet.tasks.most import MOSTTask  # registers our classes at import
+
+MOSTTask.trainer = GuardedTrainer
 
 
 def get_parser():

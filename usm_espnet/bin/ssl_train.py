@@ -9,18 +9,49 @@ Every option is ESPnet's (``AbsTask``): ``--collect_stats``, ``--resume``,
 options go in ``model_conf`` (see :class:`usm_espnet.ssl.espnet_model.ESPnetBestRQModel`).
 The encoder is saved as ``encoder.*``; fine-tune with
 ``--init_param <exp>/<checkpoint>.pth:encoder:encoder``.
+
+As ``usm_espnet.bin.asr_train``: :mod:`usm_espnet.bin.preflight` checks the yaml
+and the audio first (one ``ERROR: file:line: ...`` line and exit status 1), and
+training runs with :class:`usm_espnet.tasks.guarded_trainer.GuardedTrainer`.
 """
 
+import sys
+
 from usm_espnet.tasks.best_rq import BestRQTask
+from usm_espnet.tasks.guarded_trainer import GuardedTrainer
+
+BestRQTask.trainer = GuardedTrainer
 
 
 def get_parser():
     return BestRQTask.get_parser()
 
 
-def main(cmd=None):
-    BestRQTask.main(cmd=cmd)
+def main(cmd=None) -> int:
+    """Check the command, then run ESPnet's ``main`` for the BEST-RQ task.
+
+    Args:
+        cmd: Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 after training, 1 when a check failed.
+    """
+    from usm_espnet.bin import preflight
+
+    argv = list(sys.argv[1:] if cmd is None else cmd)
+    if not preflight.skipped() and "--help" not in argv and "-h" not in argv:
+        try:
+            args = preflight.check_training("ssl", argv)
+        except preflight.PreflightError as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 1
+        if getattr(args, "use_deepspeed", False):  # ESPnet allows only its own trainer there
+            from espnet2.train.trainer import Trainer
+
+            BestRQTask.trainer = Trainer
+    BestRQTask.main(cmd=argv)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -82,12 +82,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if not args.out_dir:
         get_parser().error("--out_dir is required")
+    from usm_espnet.data.synth import SynthesisError
+
     langs = [x.strip() for x in args.langs.split(",") if x.strip()]
-    stats = synth_datadir(
-        args.out_dir, langs, args.num_utts, num_speakers=args.num_speakers, seed=args.seed,
-        snr_db=args.snr_db, nj=args.nj, text_file=args.text_file,
-        progress=not args.no_progress,
-    )
+    try:
+        stats = synth_datadir(
+            args.out_dir, langs, args.num_utts, num_speakers=args.num_speakers, seed=args.seed,
+            snr_db=args.snr_db, nj=args.nj, text_file=args.text_file,
+            progress=not args.no_progress,
+        )
+    except (ValueError, OSError, SynthesisError) as e:
+        # bad languages, counts or text file (path:line), unwritable output
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
     print(f"utterances:  {stats.num_ok}")
     print(f"skipped:     {stats.num_skipped}"
           + (f" ({', '.join(stats.skipped_ids[:10])}{' ...' if stats.num_skipped > 10 else ''})"

@@ -33,6 +33,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from typing import (
     Any,
@@ -51,11 +52,14 @@ import numpy as np
 from usm_espnet.utils import replace_dir
 
 __all__ = [
+    "MAX_CHARS_PER_SECOND",
     "AudioError",
     "AudioIterator",
     "DataDir",
     "DataDirError",
     "KaldiMap",
+    "check_wav_complete",
+    "find_control_char",
     "iter_audio",
     "load_audio",
     "read_audio_info",
@@ -72,6 +76,11 @@ Segment = Tuple[str, float, float]
 
 #: Sample rate that ``validate_datadir(check_audio=True)`` requires.
 EXPECTED_SAMPLE_RATE = 16000
+#: Most transcript characters (spaces excluded) per second of audio that speech can
+#: plausibly carry: fast read speech is ~15-20 in alphabetic scripts (20.6 at most in
+#: the FLEURS stand-in), fewer in Han script. Beyond it the transcript does not belong
+#: to the audio, and a CTC model with 40 ms frames (25 per second) could not emit it.
+MAX_CHARS_PER_SECOND = 50.0
 #: How far (seconds) a segment may run past the end of its recording before
 #: ``check_audio`` complains (the default ``--max-overshoot`` of Kaldi's
 #: ``extract-segments``).
@@ -94,6 +103,26 @@ class DataDirError(ValueError):
 
 class AudioError(ValueError):
     """Audio is missing, corrupt or unreadable; the message names the audio."""
+
+
+def find_control_char(text: str) -> Optional[Tuple[int, str]]:
+    """First control character (Unicode category ``Cc``, tab excepted) in ``text``.
+
+    Control characters in a transcript are invisible in most editors, some of them
+    (``\\x0b``, ``\\x1c``..``\\x1f``, ``\\x85``) split words for Python's
+    ``str.split`` and others (``\\r``) break lines in other tools; a token list
+    built from such text would hold them as graphemes.
+
+    Args:
+        text: A transcript.
+
+    Returns:
+        ``(0-based position, "U+XXXX")`` of the first one, or None.
+    """
+    for i, c in enumerate(text):
+        if c != "\t" and unicodedata.category(c) == "Cc":
+            return i, f"U+{ord(c):04X}"
+    return None
 
 
 # --------------------------------------------------------------------------- maps
@@ -439,6 +468,12 @@ def _validate(
         for utt, value in text.items():
             if not value.strip():
                 raise DataDirError(f"{text.where(utt)}: empty transcript for utterance {utt!r}")
+            bad = find_control_char(value)
+            if bad is not None:
+                raise DataDirError(
+                    f"{text.where(utt)}: transcript of utterance {utt!r} contains control "
+                    f"character {bad[1]} at position {bad[0]}"
+                )
     for name, what in (("utt2spk", "speaker id"), ("utt2lang", "language")):
         if name in raw:
             _check_single_token(raw[name], what)
@@ -476,6 +511,8 @@ def _check_audio(wav_scp: KaldiMap, segments: KaldiMap) -> None:
                 f"{where}: recording {rec!r} ({spec}): expected {EXPECTED_SAMPLE_RATE} Hz, "
                 f"got {sr} Hz"
             )
+        if n == 0:
+            raise DataDirError(f"{where}: recording {rec!r} ({spec}) holds no samples")
         durations[rec] = n / sr
     for utt, (rec, start, end) in segments.items():
         dur = durations[rec]
@@ -492,6 +529,7 @@ def validate_datadir(
     """Check a data directory; raise on the first problem found.
 
     Checks: malformed lines, duplicate ids, C-order sorting, empty transcripts,
+    control characters in transcripts (see :func:`find_control_char`),
     consistent utterance ids across ``text``/``utt2spk``/``utt2lang``/``utt2dur``
     and ``wav.scp`` (or ``segments``), segment times and recordings, numeric
     durations, ``spk2utt`` against ``utt2spk`` and, optionally, the audio itself.
@@ -499,7 +537,8 @@ def validate_datadir(
     Args:
         path: The data directory.
         require_text: Fail if ``text`` is absent.
-        check_audio: Also open every recording: it must be readable and 16 kHz, and
+        check_audio: Also open every recording (headers only): it must be readable,
+            complete (see :func:`check_wav_complete`), non-empty and 16 kHz, and
             segments must lie within it.
 
     Raises:
@@ -776,6 +815,47 @@ def _check_file(path: str) -> None:
         raise AudioError(f"audio file not found: {path}")
     if not os.path.isfile(path):
         raise AudioError(f"not a regular file: {path}")
+    check_wav_complete(path)
+
+
+def check_wav_complete(path: str) -> None:
+    """Raise if a RIFF/WAVE file is shorter than its ``data`` chunk header says.
+
+    libsndfile reads a cut-off WAV (an interrupted copy or download) without
+    complaint, as if the recording were shorter; the transcript then describes
+    audio that is not there. Files that are not RIFF/WAVE, and streamed WAVs whose
+    sizes are unset (0 or 0xFFFFFFFF), are not checked. Only chunk headers are read.
+
+    Args:
+        path: An audio file.
+
+    Raises:
+        AudioError: The ``data`` chunk runs past the end of the file.
+    """
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                hdr = f.read(8)
+                if len(hdr) < 8:
+                    return
+                cid, csize = hdr[:4], struct.unpack("<I", hdr[4:])[0]
+                if cid == b"data":
+                    have = size - pos - 8
+                    if csize not in (0, 0xFFFFFFFF) and csize > have:
+                        raise AudioError(
+                            f"truncated audio file {path}: its header declares {csize} bytes "
+                            f"of samples, the file holds {have}"
+                        )
+                    return
+                pos += 8 + csize + (csize & 1)
+    except OSError as e:
+        raise AudioError(f"cannot read audio file {path}: {e.strerror or e}") from None
 
 
 def _read_native(
@@ -849,6 +929,9 @@ def _finish(
         x = x[start:stop]
     if x.shape[0] == 0:
         raise AudioError(f"no samples in {name}")
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+        raise AudioError(f"{name} holds {bad} non-finite samples (NaN or infinite)")
     mono = x.mean(axis=1, dtype=np.float32) if x.shape[1] > 1 else x[:, 0]
     return np.ascontiguousarray(_resample(mono, sr, target_sr), dtype=np.float32)
 
@@ -872,7 +955,8 @@ def load_audio(
         1-D float32 array; channels are averaged.
 
     Raises:
-        AudioError: Missing, corrupt or unreadable audio, a failing command, or a
+        AudioError: Missing, corrupt, truncated (see :func:`check_wav_complete`) or
+            unreadable audio, NaN or infinite samples, a failing command, or a
             segment outside the recording.
     """
     kind = _spec_kind(spec)

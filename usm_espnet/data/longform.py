@@ -53,7 +53,16 @@ from typing import Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tu
 import numpy as np
 
 from usm_espnet.data.fleurs import _params_hash, _split_speakers, _unknown_language, fleurs_normalize
-from usm_espnet.data.kaldi import DataDir, DataDirError, read_kaldi_map, write_datadir
+from usm_espnet.data.kaldi import (
+    MAX_CHARS_PER_SECOND,
+    AudioError,
+    DataDir,
+    DataDirError,
+    check_wav_complete,
+    find_control_char,
+    read_kaldi_map,
+    write_datadir,
+)
 from usm_espnet.data.languages import FLEURS_LANGUAGES
 from usm_espnet.utils import atomic_write_text, replace_dir
 
@@ -138,7 +147,7 @@ def read_nlp(path: PathLike) -> List[str]:
     Raises:
         DataDirError: Missing or unreadable file, missing header, a line with the
             wrong number of columns, an empty token or invalid UTF-8; the message
-            names ``path:line``.
+            names ``path:line``; a token holding a control character.
     """
     shown = os.fspath(path)
     try:
@@ -179,6 +188,9 @@ def read_nlp(path: PathLike) -> List[str]:
         token = cols[0].strip()
         if not token:
             raise DataDirError(f"{where}: empty token")
+        bad = find_control_char(token)
+        if bad is not None:
+            raise DataDirError(f"{where}: token contains control character {bad[1]}")
         tokens.append(token)
     return tokens
 
@@ -335,7 +347,9 @@ def prepare_longform(root: PathLike, out_dir: PathLike, lang: str = "en_us") -> 
     Raises:
         DataDirError: A missing directory; no media; a media file without a
             transcript or a transcript without media (naming the file); a malformed
-            or empty transcript (naming the file and line); unreadable or empty audio;
+            or empty transcript (naming the file and line); unreadable, truncated or
+            empty audio; a transcript with more characters per second of audio than
+            :data:`~usm_espnet.data.kaldi.MAX_CHARS_PER_SECOND`;
             a malformed ``metadata.tsv`` line or an unknown language code in it
             (naming ``metadata.tsv:line``); an unknown ``lang``.
     """
@@ -384,12 +398,21 @@ def prepare_longform(root: PathLike, out_dir: PathLike, lang: str = "en_us") -> 
             raise DataDirError(f"{transcripts[rec]}: empty transcript (header only, no tokens)")
         path = media[rec]
         try:
+            check_wav_complete(path)
             info = sf.info(path)
+        except AudioError as e:
+            raise DataDirError(f"{path}: {e}") from None
         except Exception as e:  # noqa: BLE001 - soundfile raises several types
             raise DataDirError(f"{path}: cannot read audio: {e}") from None
         if info.frames <= 0 or info.samplerate <= 0:
             raise DataDirError(f"{path}: no audio ({info.frames} frames)")
         dur = info.frames / info.samplerate
+        chars = sum(len(t) for t in tokens)
+        if chars / dur > MAX_CHARS_PER_SECOND:
+            raise DataDirError(
+                f"{transcripts[rec]}: {chars} characters for {dur:.2f} s of audio in {path} "
+                f"({chars / dur:.0f}/s, more than the {MAX_CHARS_PER_SECOND:g}/s speech can "
+                f"carry): not this recording's transcript?")
         rec_lang = langs.get(rec, lang)
         data.wav_scp[rec] = path
         data.text[rec] = " ".join(tokens)

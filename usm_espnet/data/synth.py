@@ -104,6 +104,9 @@ INTONATION_RANGE: Tuple[int, int] = (30, 80)
 
 #: Silence kept (or padded) before and after the speech, in seconds.
 EDGE_SILENCE_S = 0.1
+#: Longest text (characters) synthesised as one utterance: minutes of speech, far
+#: beyond any training utterance; a longer text is refused (a counted skip in batches).
+MAX_TEXT_CHARS = 2000
 
 # speak_lib.h constants
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -628,6 +631,9 @@ def _synthesize(text: str, lang: str, speaker: Speaker, sample_rate: int,
     voice = espeak_voice(lang)
     if not text or not text.strip():
         raise ValueError("cannot synthesise empty text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"text of {len(text)} characters is longer than the {MAX_TEXT_CHARS} "
+                         f"synthesised as one utterance (MAX_TEXT_CHARS)")
     text = " ".join(text.replace("\0", " ").split())
     samples, cpu = synthesize_raw(text, f"{voice}+{speaker.variant}", speaker.rate,
                                   speaker.pitch, speaker.pitch_range)
@@ -660,7 +666,8 @@ def synthesize(text: str, lang: str, speaker: Speaker, sample_rate: int = 16000,
         Float32 mono waveform in [-1, 1] with ~0.1 s of silence at each end.
 
     Raises:
-        ValueError: ``text`` is empty or whitespace.
+        ValueError: ``text`` is empty or whitespace, or longer than
+            :data:`MAX_TEXT_CHARS`.
         UnsupportedLanguageError: espeak-ng cannot speak ``lang`` (also a ValueError).
         SynthesisError: espeak-ng failed or produced no audible audio.
     """
@@ -851,20 +858,35 @@ def read_text_file(path: str) -> Dict[str, List[str]]:
         ``{lang: [text, ...]}`` in file order.
 
     Raises:
-        ValueError: A line lacks a tab or the text is empty.
+        ValueError: The file is missing, a line is not UTF-8, lacks a tab, has an
+            empty text, a control character in its text or more than
+            :data:`MAX_TEXT_CHARS` characters (``path:line``).
     """
+    from usm_espnet.data.kaldi import find_control_char
+
     out: Dict[str, List[str]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.rstrip("\n")
+    if not os.path.isfile(path):
+        raise ValueError(f"{path}: file not found")
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\n").rstrip("\r")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}:{lineno}: not valid UTF-8 ({e.reason})") from None
             if not line.strip() or line.startswith("#"):
                 continue
             if "\t" not in line:
                 raise ValueError(f"{path}:{lineno}: expected 'lang<TAB>text'")
             lang, text = line.split("\t", 1)
+            bad = find_control_char(text)
+            if bad is not None:
+                raise ValueError(f"{path}:{lineno}: text contains control character {bad[1]}")
             text = _clean_text(text)
             if not text:
                 raise ValueError(f"{path}:{lineno}: empty text")
+            if len(text) > MAX_TEXT_CHARS:
+                raise ValueError(f"{path}:{lineno}: text of {len(text)} characters; at most "
+                                 f"{MAX_TEXT_CHARS} are synthesised as one utterance")
             out.setdefault(lang.strip(), []).append(text)
     return out
 

@@ -31,16 +31,20 @@ def read_wav_list(path: str) -> List[str]:
         path: The ``wav.lst`` file.
 
     Raises:
-        DataDirError: Missing list, empty line, duplicate or missing audio file,
-            with ``path:line``.
+        DataDirError: Missing list, a line that is not UTF-8, empty line,
+            duplicate or missing audio file, with ``path:line``.
     """
     if not os.path.isfile(path):
         raise DataDirError(f"{path}: file not found")
     base = os.path.dirname(os.path.abspath(path))
     out: List[str] = []
     seen: Dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise DataDirError(f"{path}:{n}: not valid UTF-8 ({e.reason})") from None
             name = line.strip()
             if not name:
                 raise DataDirError(f"{path}:{n}: empty line")
@@ -61,6 +65,10 @@ def prepare_untranscribed(
 ) -> Dict[str, int]:
     """Write a text-less Kaldi data dir of all audio under ``root``.
 
+    Audio files are not opened here (stage 4, ``format_data``, skips unreadable
+    ones and counts them). A directory under ``root`` that holds audio but no
+    ``wav.lst`` is ignored with a warning giving its number of files.
+
     Args:
         root: Directory holding ``<lang>/wav.lst``.
         out_dir: Output data dir (replaced atomically).
@@ -77,6 +85,14 @@ def prepare_untranscribed(
         raise DataDirError(f"{root}: untranscribed audio directory not found")
     present = sorted(d for d in os.listdir(root)
                      if os.path.isfile(os.path.join(root, d, "wav.lst")))
+    for d in sorted(os.listdir(root)):
+        sub = os.path.join(root, d)
+        if d in present or d.startswith(".") or not os.path.isdir(sub):
+            continue
+        audio = [f for f in os.listdir(sub) if f.lower().endswith((".wav", ".flac", ".mp3"))]
+        if audio:  # a language directory whose list was forgotten: say so, do not guess
+            logger.warning("ignoring %s: %d audio files but no wav.lst (list them in %s)",
+                           sub, len(audio), os.path.join(sub, "wav.lst"))
     if langs:
         missing = [lang for lang in langs if lang not in present]
         if missing:
