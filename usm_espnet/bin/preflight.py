@@ -552,6 +552,33 @@ def check_decoding(argv: Sequence[str]) -> None:
             check_sound_scp(triple[0], rate)
 
 
+def run_training(task: Any, name: str, cmd: Optional[Sequence[str]] = None) -> int:
+    """The ``main`` of our training entry points: check the command, then ``task.main``.
+
+    Args:
+        task: The ESPnet task class (its ``trainer`` is set back to ESPnet's own
+            with ``--use_deepspeed true``, the only trainer ESPnet allows there).
+        name: Its key in :data:`TASKS`.
+        cmd: Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 after training, 1 when a check failed (one ``ERROR:`` line printed).
+    """
+    argv = list(sys.argv[1:] if cmd is None else cmd)
+    if not skipped() and "--help" not in argv and "-h" not in argv:
+        try:
+            args = check_training(name, argv)
+        except PreflightError as e:
+            print(f"ERROR: {e}", file=sys.stderr)
+            return 1
+        if getattr(args, "use_deepspeed", False):
+            from espnet2.train.trainer import Trainer
+
+            task.trainer = Trainer
+    task.main(cmd=argv)
+    return 0
+
+
 def skipped() -> bool:
     """True when ``USM_SKIP_PREFLIGHT`` is set to a true value."""
     return os.environ.get("USM_SKIP_PREFLIGHT", "").lower() in ("1", "true", "yes")

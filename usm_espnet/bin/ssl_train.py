@@ -38,19 +38,7 @@ def main(cmd=None) -> int:
     """
     from usm_espnet.bin import preflight
 
-    argv = list(sys.argv[1:] if cmd is None else cmd)
-    if not preflight.skipped() and "--help" not in argv and "-h" not in argv:
-        try:
-            args = preflight.check_training("ssl", argv)
-        except preflight.PreflightError as e:
-            print(f"ERROR: {e}", file=sys.stderr)
-            return 1
-        if getattr(args, "use_deepspeed", False):  # ESPnet allows only its own trainer there
-            from espnet2.train.trainer import Trainer
-
-            BestRQTask.trainer = Trainer
-    BestRQTask.main(cmd=argv)
-    return 0
+    return preflight.run_training(BestRQTask, "ssl", cmd)
 
 
 if __name__ == "__main__":
