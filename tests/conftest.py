@@ -6,15 +6,30 @@ so the long tests (those with a ``timeout`` mark: the recipe and CLI tests, a
 minute or more each) are dealt out round-robin to the front of each worker's
 share: they start first, side by side, and the many short tests (and stealing)
 fill the gaps. Without xdist the long tests simply run first.
+
+Tiers: a test whose ``timeout`` mark exceeds ``QUICK_TIMEOUT_S`` is marked ``slow``
+(full tier only: ``make test-all``); ``make test`` runs ``-m "not slow"``. Tests in
+``test_recipe_*.py`` files are marked ``recipe``.
 """
 
 import os
 
+import pytest
 
+QUICK_TIMEOUT_S = 300  # a test expected to need more than this is in the full tier only
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m "not slow" deselects
 def pytest_collection_modifyitems(session, config, items):
     def expected_seconds(item):
         mark = item.get_closest_marker("timeout")
         return float(mark.args[0]) if mark and mark.args else 0.0
+
+    for item in items:
+        if expected_seconds(item) > QUICK_TIMEOUT_S:
+            item.add_marker(pytest.mark.slow)
+        if item.path.name.startswith("test_recipe_"):
+            item.add_marker(pytest.mark.recipe)
 
     slow = sorted((i for i in items if expected_seconds(i) > 0), key=expected_seconds,
                   reverse=True)

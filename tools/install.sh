@@ -4,16 +4,21 @@
 #   tools/install.sh            # venv at $USM_VENV (default: ~/.cache/usm-espnet/venv)
 #   PYTHON=/path/to/python3.12 tools/install.sh
 #
-# Idempotent: every run syncs the venv against tools/requirements.lock with uv
-# (a no-op taking well under a second when nothing changed) and runs `pip check`,
-# so a missing or broken requirement fails here rather than in a test.
-# The venv is shared by every clone of the repository; the package itself is not
-# installed into it (the Makefile and recipes put the clone on PYTHONPATH).
+# The venv is built in place at its final path (a venv is not relocatable: its scripts
+# keep the absolute path of its interpreter in their #! line) and a completion stamp,
+# $USM_VENV/.usm-complete, is written last. A venv without the stamp (an interrupted or
+# failed build) is removed and rebuilt from nothing, so it is never taken for a finished one.
+#
+# Every run then syncs the venv against tools/requirements.lock with uv (a no-op taking
+# well under a second when nothing changed) and runs `uv pip check`, so a missing or
+# broken requirement fails here rather than in a test. The package itself is not
+# installed into the venv (the Makefile and recipes put the clone on PYTHONPATH).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 venv=${USM_VENV:-${HOME}/.cache/usm-espnet/venv}
 uv_version=0.13.9
+stamp=${venv}/.usm-complete
 
 log() { echo "[install] $*" >&2; }
 
@@ -39,26 +44,35 @@ find_python() {
     return 1
 }
 
-if [ ! -x "${venv}/bin/python" ] || [ ! -x "${venv}/bin/pip" ] || ! python_ok "${venv}/bin/python"; then
+# A finished venv has the stamp, a working interpreter and a pip whose #! line runs.
+venv_ok() {
+    [ -f "${stamp}" ] && [ -x "${venv}/bin/python" ] && python_ok "${venv}/bin/python" &&
+        "${venv}/bin/pip" --version >/dev/null 2>&1 && "${venv}/bin/uv" --version 2>/dev/null | grep -q " ${uv_version}"
+}
+
+if ! venv_ok; then
     if ! py=$(find_python); then
         echo "ERROR: usm-espnet needs Python >= 3.12 and none was found; install one or run 'PYTHON=/path/to/python3.12 make test'." >&2
         exit 1
     fi
+    if [ -e "${venv}" ]; then log "removing unfinished or broken venv ${venv}"; fi
     log "creating ${venv} with ${py}"
-    rm -rf "${venv}" "${venv}.tmp"
+    rm -rf "${venv}"
     mkdir -p "$(dirname "${venv}")"
-    # build beside and rename, so an interrupted or failed creation is never mistaken for a venv
-    "${py}" -m venv "${venv}.tmp" || { echo "ERROR: '${py} -m venv' failed (on Debian/Ubuntu install python3-venv)." >&2; exit 1; }
-    mv "${venv}.tmp" "${venv}"
-fi
-
-if ! "${venv}/bin/uv" --version 2>/dev/null | grep -q " ${uv_version}"; then
+    # Built at its final path so every script's #! line is right; the stamp comes last.
+    "${py}" -m venv "${venv}" || { echo "ERROR: '${py} -m venv ${venv}' failed (on Debian/Ubuntu install python3-venv)." >&2; exit 1; }
     log "installing uv ${uv_version} into the venv"
-    PIP_CONSTRAINT= "${venv}/bin/pip" install -q --disable-pip-version-check "uv==${uv_version}"
+    PIP_CONSTRAINT='' "${venv}/bin/python" -m pip install -q --disable-pip-version-check "uv==${uv_version}" ||
+        { echo "ERROR: could not install uv ${uv_version} into ${venv} (is PyPI reachable?)" >&2; exit 1; }
 fi
 
 start=$(date +%s)
 VIRTUAL_ENV="${venv}" "${venv}/bin/uv" pip install -q -p "${venv}/bin/python" -r "${here}/requirements.lock"
 "${venv}/bin/uv" pip check -q -p "${venv}/bin/python" >/dev/null || {
     "${venv}/bin/uv" pip check -p "${venv}/bin/python"; echo "ERROR: pip check failed in ${venv}" >&2; exit 1; }
+if [ ! -f "${stamp}" ]; then
+    "${venv}/bin/python" -c 'import espnet2, torch, torchaudio' ||
+        { echo "ERROR: the venv ${venv} was built but 'import espnet2, torch, torchaudio' fails in it" >&2; exit 1; }
+    date -u +%Y-%m-%dT%H:%M:%SZ > "${stamp}"
+fi
 log "venv ready: ${venv} ($(( $(date +%s) - start )) s)"

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from shared_data import real_speech
 from usm_espnet.bin import make_standin_fleurs as standin_bin
 from usm_espnet.bin import prepare_fleurs as prepare_bin
 from usm_espnet.data.fleurs import (
@@ -29,7 +30,7 @@ from usm_espnet.data.fleurs import (
 from usm_espnet.data.kaldi import load_audio, read_datadir, read_kaldi_map, validate_datadir
 from usm_espnet.data.languages import UnknownLanguageError
 
-REAL_FLEURS = Path("/work/shared/real_speech/fleurs_cuttledoc")
+REAL_FLEURS = real_speech("fleurs_cuttledoc")  # ../shared/real_speech from the repository root, or $USM_REAL_SPEECH
 
 # (sentence id, file name, raw text, num_samples, gender); sentence 7 is read twice.
 EN_ROWS = [
@@ -395,7 +396,7 @@ def test_standin_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
 # ------------------------------------------------------------ real FLEURS clips
 
 
-@pytest.mark.skipif(not REAL_FLEURS.is_dir(), reason=f"{REAL_FLEURS} absent")
+@pytest.mark.skipif(not REAL_FLEURS.is_dir(), reason=f"real FLEURS clips not found at {REAL_FLEURS} (set USM_REAL_SPEECH)")
 def test_real_fleurs_clips(tmp_path: Path) -> None:
     """Real FLEURS test clips (Ogg/Opus + normalised transcripts) repacked in the FLEURS layout.
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from shared_data import real_speech
 from usm_espnet.bin import make_standin_longform as standin_bin
 from usm_espnet.bin import prepare_longform as prepare_bin
 from usm_espnet.data.fleurs import _split_speakers, fleurs_normalize
@@ -27,7 +28,7 @@ from usm_espnet.data.longform import (
 )
 from usm_espnet.data.synth import synthesize
 
-REAL_EARNINGS = Path("/work/shared/real_speech/whisperstt")
+REAL_EARNINGS = real_speech("whisperstt")  # ../shared/real_speech from the repository root, or $USM_REAL_SPEECH
 REAL_CLIP = "earnings22_1_4482311_3_62"
 
 STANDIN_ARGS = dict(langs=["en_us", "ru_ru"], minutes=(0.2, 0.5), seed=1, nj=1,
@@ -356,7 +357,7 @@ def test_prepare_bin_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
 
 
 @pytest.mark.skipif(not (REAL_EARNINGS / f"{REAL_CLIP}.wav").is_file(),
-                    reason=f"{REAL_EARNINGS} absent")
+                    reason=f"real Earnings clip not found in {REAL_EARNINGS} (set USM_REAL_SPEECH)")
 def test_real_earnings22_clip(tmp_path: Path) -> None:
     root = tmp_path / "earnings22"
     (root / "media").mkdir(parents=True)
