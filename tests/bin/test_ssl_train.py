@@ -1,5 +1,6 @@
 """BEST-RQ pre-training through ESPnet's trainer, then its encoder loaded for fine-tuning."""
 
+import json
 import numpy as np
 import pytest
 import soundfile as sf
@@ -74,8 +75,15 @@ def test_pretrain_then_init_asr_encoder(tmp_path, run_module):
               "--valid_shape_file", "stats/valid/speech_shape", "--output_dir", "exp"], tmp_path)
     assert "stack 4 (measured)" in r.stderr
     log = r.stderr
-    for key in ("acc_head3", "codebook_perplexity", "masked_fraction"):
+    for key in ("acc_head3", "codebook_perplexity", "masked_fraction", "prior_acc",
+                "masked_acc=", "prior_acc_all=", "label_ppl="):
         assert key in log, key
+    # pre-training health over the whole validation set: one record per epoch, one line at the end
+    health = [json.loads(x) for x in (tmp_path / "exp" / "bestrq_health.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in health] == [1, 2]
+    assert health[-1]["masked_frames"] > 0 and 0 < health[-1]["prior_acc"] <= 1
+    assert len(health[-1]["heads"]["masked_acc"]) == 4
+    assert "BEST-RQ health (epoch 2," in log and "x the prior baseline" in log
     ckpt = torch.load(tmp_path / "exp" / "valid.loss.best.pth", map_location="cpu")
     assert ckpt["quantizer.codebooks"].shape == (4, 32, 16)
     # resume: a third epoch continues from checkpoint.pth without redrawing the quantizer

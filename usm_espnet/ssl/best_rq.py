@@ -402,6 +402,58 @@ class BestRQLoss(nn.Module):
         self.heads = nn.ModuleList(
             nn.Linear(encoder_dim, codebook_size) for _ in range(num_quantizers)
         )
+        self.reset_eval_summary()
+
+    # ------------------------------------------------------------ health over a whole set
+    def reset_eval_summary(self) -> None:
+        """Start accumulating label counts and hits at masked frames (eval mode only)."""
+        self._eval_counts: Optional[torch.Tensor] = None  # (N, K) masked-target counts
+        self._eval_hits: Optional[torch.Tensor] = None  # (N,) correct predictions
+
+    def _accumulate(self, tgt: torch.Tensor, hits: torch.Tensor) -> None:
+        counts = torch.stack([torch.bincount(tgt[:, i], minlength=self.codebook_size)
+                              for i in range(self.num_quantizers)])
+        if self._eval_counts is None:
+            self._eval_counts, self._eval_hits = counts, hits.to(counts.dtype)
+        else:
+            self._eval_counts = self._eval_counts + counts.to(self._eval_counts.device)
+            self._eval_hits = self._eval_hits + hits.to(self._eval_hits)
+
+    def eval_summary(self, all_reduce: bool = False) -> Optional[Dict[str, object]]:
+        """Health of pre-training over every masked frame seen since :meth:`reset_eval_summary`.
+
+        Args:
+            all_reduce: Sum the counts over the ranks of ``torch.distributed`` first.
+
+        Returns:
+            None when nothing was accumulated; else ``masked_frames``, and per head and
+            averaged over heads: ``masked_acc`` (the heads' accuracy at masked frames),
+            ``prior_acc`` (the accuracy of always guessing the head's most frequent code:
+            the baseline a model that learned nothing beyond the label prior reaches),
+            ``label_perplexity`` (exp of the entropy of the masked targets' distribution).
+        """
+        counts, hits = self._eval_counts, self._eval_hits
+        if all_reduce and torch.distributed.is_available() and torch.distributed.is_initialized():
+            if counts is None:
+                counts = torch.zeros(self.num_quantizers, self.codebook_size, dtype=torch.long,
+                                     device=self.heads[0].weight.device)
+                hits = torch.zeros(self.num_quantizers, dtype=torch.long, device=counts.device)
+            both = torch.cat([counts, hits[:, None]], dim=1)
+            torch.distributed.all_reduce(both)
+            counts, hits = both[:, :-1], both[:, -1]
+        if counts is None or int(counts[0].sum()) == 0:
+            return None
+        counts, hits = counts.double().cpu(), hits.double().cpu()
+        total = counts.sum(dim=1)
+        p = counts / total[:, None]
+        ent = -(p * p.clamp_min(1e-300).log()).sum(dim=1)
+        head = {"masked_acc": (hits / total).tolist(),
+                "prior_acc": (counts.max(dim=1).values / total).tolist(),
+                "label_perplexity": ent.exp().tolist()}
+        out: Dict[str, object] = {"masked_frames": int(total[0]), "heads": head}
+        for k, v in head.items():
+            out[k] = sum(v) / len(v)
+        return out
 
     def forward(
         self,
@@ -420,8 +472,11 @@ class BestRQLoss(nn.Module):
 
         Returns:
             loss: scalar, cross-entropy at masked frames averaged over heads.
-            stats: detached ``loss``, ``acc_head{i}``, ``acc``,
-            ``codebook_perplexity`` and ``masked_fraction``.
+            stats: detached ``loss``, ``acc_head{i}``, ``acc``, ``prior_acc`` (the
+            batch's accuracy of always guessing each head's most frequent masked
+            code, averaged over heads), ``codebook_perplexity`` and ``masked_fraction``.
+            In eval mode the masked targets and hits are also accumulated for
+            :meth:`eval_summary` (whole-set health).
         """
         if labels.size(-1) != self.num_quantizers:
             raise ValueError(
@@ -438,17 +493,25 @@ class BestRQLoss(nn.Module):
         if n_sel == 0:
             loss = enc_out.sum() * 0.0
             accs = [torch.zeros((), device=enc_out.device)] * self.num_quantizers
+            stats["prior_acc"] = torch.zeros((), device=enc_out.device)
             for head in self.heads:
                 loss = loss + sum(p.sum() for p in head.parameters()) * 0.0
         else:
             h = enc_out[sel]
             tgt = labels[sel]
-            losses, accs = [], []
+            losses, accs, hits, priors = [], [], [], []
             for i, head in enumerate(self.heads):
                 logits = head(h)
                 losses.append(F.cross_entropy(logits.float(), tgt[:, i]))
-                accs.append((logits.argmax(-1) == tgt[:, i]).float().mean())
+                hit = logits.argmax(-1) == tgt[:, i]
+                hits.append(hit.sum())
+                accs.append(hit.float().mean())
+                # this batch's prior baseline: always guess its most frequent code
+                priors.append(torch.bincount(tgt[:, i], minlength=self.codebook_size).max().float() / n_sel)
             loss = torch.stack(losses).mean()
+            stats["prior_acc"] = torch.stack(priors).mean().detach()
+            if not self.training:
+                self._accumulate(tgt.detach(), torch.stack(hits).detach())
 
         for i, a in enumerate(accs):
             stats[f"acc_head{i}"] = a.detach()

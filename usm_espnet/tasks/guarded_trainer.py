@@ -24,7 +24,14 @@ What it does not do, and :class:`GuardedTrainer` adds:
   goes to a temporary file in the same directory that is then renamed;
 * **repair on resume** what a kill between ESPnet's writes leaves behind: the
   ``<N>epoch.pth`` of the checkpoint's epoch (written after ``checkpoint.pth``),
-  the ``latest.pth`` and ``<phase>.<metric>.best.pth`` links, and temporary files.
+  the ``latest.pth`` and ``<phase>.<metric>.best.pth`` links, and temporary files;
+* **pre-training health over the whole validation set** (models with BEST-RQ heads,
+  :class:`usm_espnet.ssl.best_rq.BestRQLoss`): masked accuracy, the accuracy of always
+  guessing the most frequent code (the prior baseline) and the label perplexity, from
+  counts summed over every validation batch (and rank), reported as ``valid.masked_acc``,
+  ``valid.prior_acc_all``, ``valid.label_ppl`` and appended to
+  ``<output_dir>/bestrq_health.jsonl`` (one line per epoch; read by
+  ``python -m usm_espnet.bin.pretrain_health``).
 
 ``usm_espnet.bin.asr_train`` and ``usm_espnet.bin.ssl_train`` install it as their
 task's ``trainer``.
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import logging
 import math
 import os
@@ -44,10 +52,13 @@ import torch
 from espnet2.train.reporter import Reporter
 from espnet2.train.trainer import Trainer
 
+from usm_espnet.ssl.health import HEALTH_FILE_NAME as HEALTH_FILE
+
 logger = logging.getLogger(__name__)
 
 #: Name of the per-step statistic (1: the step's loss was NaN or infinite).
 NONFINITE_KEY = "nonfinite_loss"
+#: Per-epoch BEST-RQ health over the validation set, one JSON object per line.
 _TMP_INFIX = ".tmp-atomic-"
 
 
@@ -184,6 +195,10 @@ class _StepGuard:
             self._restore()
 
 
+def _health_modules(model: torch.nn.Module) -> List[torch.nn.Module]:
+    return [m for m in model.modules() if hasattr(m, "eval_summary") and hasattr(m, "reset_eval_summary")]
+
+
 def _values(reporter: Any, key: str) -> List[float]:
     return [float(v.value) for v in getattr(reporter, "stats", {}).get(key, [])]
 
@@ -198,8 +213,39 @@ class GuardedTrainer(Trainer):
         if options is not None and getattr(options, "resume", False):
             repair_output_dir(Path(options.output_dir),
                               list(getattr(options, "best_model_criterion", []) or []))
+        elif options is not None and (Path(options.output_dir) / HEALTH_FILE).exists():
+            (Path(options.output_dir) / HEALTH_FILE).unlink()  # a new run: no stale records
         with atomic_torch_save():
             super().run(*args, **kwargs)
+        if options is not None:
+            health = Path(options.output_dir) / HEALTH_FILE
+            if health.is_file():
+                from usm_espnet.ssl.health import health_line
+
+                for line in health_line(health):
+                    (logging.warning if line.startswith("WARNING") else logging.info)(line)
+
+    @classmethod
+    def validate_one_epoch(cls, model, iterator, reporter, options, distributed_option) -> None:
+        """ESPnet's validation, plus BEST-RQ health summed over the whole validation set."""
+        mods = _health_modules(getattr(model, "module", model))
+        for m in mods:
+            m.reset_eval_summary()
+        super().validate_one_epoch(model=model, iterator=iterator, reporter=reporter,
+                                   options=options, distributed_option=distributed_option)
+        for m in mods:
+            summary = m.eval_summary(all_reduce=bool(getattr(distributed_option, "distributed", False)))
+            m.reset_eval_summary()
+            if summary is None:
+                continue
+            reporter.register({"masked_acc": summary["masked_acc"], "prior_acc_all": summary["prior_acc"],
+                               "label_ppl": summary["label_perplexity"]})
+            if getattr(distributed_option, "dist_rank", 0) in (0, None):
+                record = dict(epoch=reporter.get_epoch(), **summary)
+                path = Path(options.output_dir) / HEALTH_FILE
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(record) + "\n")
+            break  # one set of BEST-RQ heads per model
 
     @classmethod
     def train_one_epoch(cls, model, iterator, optimizers, schedulers, scaler, reporter,
