@@ -117,7 +117,7 @@ def test_default_encoder_can_load_the_pretrained_one():
     from usm_espnet.bin.check_encoder_compat import main
 
     text = (RECIPE / "run.sh").read_text()
-    asr = re.search(r"^\s+--asr_config (\S+)", text, re.M).group(1)
-    ssl = re.search(r"^\s+--ssl_config (\S+)", text, re.M).group(1)
+    asr = re.search(r"^asr_config=(\S+)", text, re.M).group(1)
+    ssl = re.search(r"^ssl_config=(\S+)", text, re.M).group(1)
     assert "las" in asr and "best_rq" in ssl
     assert main(["--pretrained", str(RECIPE / ssl), "--config", str(RECIPE / asr)]) == 0

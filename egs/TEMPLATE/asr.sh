@@ -1,168 +1,77 @@
 #!/usr/bin/env bash
-# Shared stage template for usm-espnet ASR recipes (called by egs/<corpus>/asr1/run.sh).
+# shellcheck source-path=SCRIPTDIR
+# Shared stage template for usm-espnet ASR recipes (called by egs/<corpus>/<task>/run.sh,
+# from the recipe directory).
 #
 # Every stage is idempotent: it writes into a temporary place, renames when
 # complete and leaves a marker (<dir>/.done.stage<N>), so a rerun skips finished
-# stages unless --force true. Stage bodies live in Python (python -m usm_espnet.bin.*).
+# stages unless --force true. A marker records the options of its stage and the
+# markers of the stages whose output it read; a stage whose input has been redone
+# since is redone. Stage bodies live in Python (python -m usm_espnet.bin.*).
 set -euo pipefail
 
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+template_dir=$(dirname "${BASH_SOURCE[0]}")
 # ----------------------------------------------------------------- options
-# General
-stage=1                 # first stage to run
-stop_stage=100          # last stage to run
-force=false             # rerun stages even when their .done marker exists
-preset=                 # conf/presets/<name>.sh of the recipe: a bundle of the options below
-nj=2                    # parallel jobs for data preparation and synthesis
-ngpu=0                  # GPUs for training/decoding (0: CPU); >1 uses ESPnet's DDP
-python=${USM_PYTHON:-python3}   # interpreter of the usm-espnet venv
-# Data
-corpus=                 # corpus name (fleurs, covost2, ...), used in titles and paper values
-langs=                  # comma-separated language codes ("" = the recipe's default)
-local_data_opts=        # extra options passed to local/data.sh
-train_set=train         # training data dir name under data/
-valid_set=dev           # validation data dir name
-test_sets="test"        # space-separated evaluation sets
-longform_sets=          # space-separated sets of long recordings: decoded window by window, scored by length
-min_dur=0.3             # drop utterances shorter than this (s) at the format stage
-max_dur=20              # drop utterances longer than this (s)
-data_dir=data           # Kaldi data dirs written by stage 1
-dump_dir=dump           # formatted (16 kHz, filtered) data dirs
-exp_dir=exp             # experiments
-# Tokens
-token_type=char         # char (graphemes, as USM on FLEURS) or bpe (SentencePiece)
-nbpe=4000               # SentencePiece vocabulary size when token_type=bpe
-lang_token=false        # prefix each transcript with a language-id token (<en_us>)
-# Pre-training (BEST-RQ); with ssl_config empty the ASR model starts from scratch
-ssl_config=             # BEST-RQ yaml (e.g. conf/pretrain/*.yaml): stages 4-5 pretrain, stage 7 fine-tunes from it
-ssl_tag=                # pre-training experiment name (default: from ssl_config's file name)
-ssl_args=               # extra options for usm_espnet.bin.ssl_train (e.g. "--model_conf num_quantizers=1")
-ssl_train_set=untranscribed  # data dir of the pre-training audio (no text needed)
-ssl_model=valid.loss.ave.pth # pre-trained checkpoint whose encoder initialises the ASR encoder
-# MOST (USM's multi-objective supervised pre-training), after BEST-RQ; needs --ssl_config
-most_config=            # MOST yaml (e.g. conf/pretrain/most_tiny.yaml): stage 5 continues the BEST-RQ model with MOST, stage 7 fine-tunes from it
-most_tag=               # MOST experiment name (default: from most_config's file name)
-most_args=              # extra options for usm_espnet.bin.most_train
-most_text_set=unspoken_text  # data dir of the unspoken text (text only; local/data.sh writes it)
-most_model=valid.loss.ave.pth # MOST checkpoint whose encoder initialises the ASR encoder
-# Model / training / decoding
-asr_config=             # ESPnet training yaml
-asr_tag=                # experiment name (default: from asr_config's file name)
-asr_args=               # extra options for usm_espnet.bin.asr_train
-inference_model=valid.loss.ave.pth  # checkpoint decoded by stage 8
-decode_batch_size=8     # utterances per batch for greedy CTC decoding
-decode_lang_mask=false  # restrict each test utterance's output to its language's tokens (language known)
-inference_args=         # extra options for usm_espnet.bin.asr_inference
-inference_config=       # ESPnet decoding yaml: beam search (LAS, RNN-T heads); "" = batched greedy CTC
-asr_stats_config=       # yaml whose frontend stage 6 collects statistics with ("" = asr_config; heads share them)
-longform_args=          # extra options for usm_espnet.bin.longform_inference (e.g. "--mode fast")
-# Unseen languages (stages 10-12): held out of stages 1-9's training, then adapted
-adapt_langs=            # comma-separated languages to adapt to ("" = no stages 10-12)
-adapt_data_opts=        # extra local/data.sh options for their data (e.g. "--max_utts_per_lang 150")
-adapt_args=             # extra asr_train options of every adaptation and student run (steps, lr)
-adapter_args=           # extra asr_train options of the adapter runs only
-student_iterations=1    # noisy-student rounds: teacher decodes untranscribed audio, filter, student trains
-student_teacher=full    # first teacher: the full fine-tuned (full) or the adapter (adapters) model
-student_args=           # extra asr_train options of the students (they get SpecAugment + noise_scp noise)
-pseudo_min_confidence=0.5  # pseudo-labels below this CTC confidence are dropped (usm_espnet.decode.confidence)
-noise_scp=              # noise list for the students' additive noise ("" = synthetic colored noise)
-paper=                  # key of the paper's results for RESULTS.md (e.g. fleurs)
-metric=wer              # wer (WER/CER per language) or bleu (BLEU/chrF per source language, speech translation)
-standin=false           # true when data come from the synthetic stand-in (labels RESULTS.md)
-results_md=RESULTS.md   # recipe-level results file that stage 9 updates
+# declared (with their comments) in asr_options.sh; parsed Kaldi-style by parse_options.sh
+# shellcheck source=asr_options.sh
+. "${template_dir}/asr_options.sh"
+opt_files=("${template_dir}/asr_options.sh")
+path_opts=${template_path_opts}
+int_opts=${template_int_opts}
+# shellcheck source=parse_options.sh
+. "${template_dir}/parse_options.sh"
 
-help_message=$(cat <<EOM
-Usage: $0 [options]
-Stages:
-  1  data preparation      local/data.sh -> ${data_dir}/{train,dev,test} (Kaldi dirs)
-  2  format / validate     resample to 16 kHz mono, duration filter -> ${dump_dir}/raw
-  3  token list            graphemes or SentencePiece (+ language tokens), shared by all languages
-  4  pre-training data     (with --ssl_config) format ${data_dir}/${ssl_train_set}, collect_stats
-  5  pre-training          (with --ssl_config) BEST-RQ: python -m usm_espnet.bin.ssl_train; then (with
-                           --most_config) MOST from it: untranscribed + paired + unspoken text (most_train)
-  6  statistics            ESPnet collect_stats (feature mean/var, shapes)
-  7  training              python -m usm_espnet.bin.asr_train (encoder from stage 5 with --ssl_config:
-                           BEST-RQ's, or MOST's with --most_config)
-  8  decoding              python -m usm_espnet.bin.asr_inference (long-form sets: longform_inference)
-  9  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart (long-form: WER vs length)
- 10  adaptation            (with --adapt_langs) per unseen language, from stage 7's model: full fine-tuning
-                           and residual adapters on the frozen encoder (adapters saved as <lang>.pth)
- 11  adaptation results    decode + score zero-shot, full and adapters; table with trainable parameters
- 12  noisy student         teacher decodes untranscribed audio, confidence filter, student trains on
-                           labelled + pseudo-labelled data with SpecAugment and noise; iterated
-Options (--name value; defaults in brackets):
-$(grep -E '^[a-z_]+=.*#' "${BASH_SOURCE[0]}" | sed -E 's/^([a-z_]+)=([^#]*[^ #]) *# *(.*)$/  --\1 [\2]\t\3/; s/^([a-z_]+)= *# *(.*)$/  --\1 []\t\2/')
-EOM
-)
-
-# Kaldi-style parsing: --foo_bar x sets foo_bar; an unknown option is an error.
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --help|-h) echo "${help_message}"; exit 0 ;;
-        --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
-        --*) [ $# -ge 2 ] || die "option $1 needs a value"; name=$1; value=$2; shift 2 ;;
-        *) die "unexpected argument '$1' (options look like --name value; see --help)" ;;
-    esac
-    name=${name#--}
-    if ! grep -qE "^${name}=[^#]*# " "${BASH_SOURCE[0]}"; then
-        die "unknown option --${name} (see --help)"
-    fi
-    printf -v "${name}" '%s' "${value}"
-    if [ "${name}" = preset ]; then
-        [ -f "conf/presets/${preset}.sh" ] || die "no preset conf/presets/${preset}.sh"
-        # shellcheck disable=SC1090
-        . "conf/presets/${preset}.sh"
-    fi
-done
-
-for v in stage stop_stage nj ngpu; do
-    [[ "${!v}" =~ ^[0-9]+$ ]] || die "--${v} must be a non-negative integer, got '${!v}'"
-done
+# need_file OPTION: the file named by --OPTION exists, else one line saying where it was looked for
+need_file() {
+    local v=${!1}
+    [ -f "${v}" ] && return 0
+    if [ -d "${v}" ]; then die "--$1 ${v} is a directory, not a file"; fi
+    case ${v} in /*) die "--$1 ${v}: no such file" ;;
+                 *) die "--$1 ${v}: no such file (looked for $(pwd)/${v})" ;; esac
+}
 [ -n "${asr_config}" ] || die "--asr_config is required"
-[ -f "${asr_config}" ] || die "asr_config ${asr_config} not found"
-[ -z "${asr_tag}" ] && asr_tag=$(basename "${asr_config}" .yaml)
+need_file asr_config
 if [ -n "${ssl_config}" ]; then
-    [ -f "${ssl_config}" ] || die "ssl_config ${ssl_config} not found"
-    [ -z "${ssl_tag}" ] && ssl_tag=$(basename "${ssl_config}" .yaml)
-    ssl_exp=${exp_dir}/ssl_${ssl_tag}
-    # one statistics dir per pre-training yaml (the frontend), shared by its variants
-    ssl_stats_dir=${exp_dir}/ssl_stats_$(basename "${ssl_config}" .yaml)
-    asr_tag=${asr_tag}_ft_${ssl_tag}   # a fine-tuned model never overwrites the scratch one
+    need_file ssl_config
 fi
 if [ -n "${most_config}" ]; then
     [ -n "${ssl_config}" ] || die "--most_config needs --ssl_config: MOST starts from the BEST-RQ model of stage 5"
-    [ -f "${most_config}" ] || die "most_config ${most_config} not found"
-    [ -z "${most_tag}" ] && most_tag=$(basename "${most_config}" .yaml)
-    most_exp=${exp_dir}/most_${most_tag}_from_${ssl_tag}
-    asr_tag=${asr_tag%_ft_"${ssl_tag}"}_ft_${most_tag}_from_${ssl_tag}
+    need_file most_config
 fi
-asr_exp=${exp_dir}/asr_${asr_tag}
+derive_names
 [ -z "${asr_stats_config}" ] && asr_stats_config=${asr_config}
-[ -f "${asr_stats_config}" ] || die "asr_stats_config ${asr_stats_config} not found"
-[ -z "${inference_config}" ] || [ -f "${inference_config}" ] || die "inference_config ${inference_config} not found"
+need_file asr_stats_config
+[ -z "${inference_config}" ] || need_file inference_config
+[ -z "${noise_scp}" ] || need_file noise_scp
 IFS=, read -r -a adapt_lang_list <<< "${adapt_langs}"
 adapt_dir=${asr_exp}/adapt
 case "${student_teacher}" in full|adapters) ;; *) die "--student_teacher must be full or adapters" ;; esac
 case "${metric}" in wer|bleu) ;; *) die "--metric must be wer or bleu, got '${metric}'" ;; esac
 stats_dir=${exp_dir}/asr_stats_${token_type}
+standin_mark=""   # in the titles of tables and plots of stand-in numbers
+[ "${standin}" = true ] && standin_mark=" (synthetic stand-in)"
+scored=false
 token_dir=${data_dir}/token_list/${token_type}
 token_list=${token_dir}/tokens.txt
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 
 # The options each stage's output depends on; kept in its .done marker so that a
 # rerun with different options stops instead of silently reusing stale output.
-signature() {
+# (Paths under the recipe directory are written relative to it.)
+signature() { local s; s=$(options_of_stage "$1"); echo "${s//"${PWD}/"/}"; }
+options_of_stage() {
     case $1 in
         1) echo "langs=${langs} local_data_opts=${local_data_opts} adapt_langs=${adapt_langs} adapt_data_opts=${adapt_data_opts}" ;;
         2) echo "min_dur=${min_dur} max_dur=${max_dur} lang_token=${lang_token} adapt_langs=${adapt_langs}" ;;
         3) echo "token_type=${token_type} nbpe=${nbpe} lang_token=${lang_token} adapt_langs=${adapt_langs}${most_config:+ most_text_set=${most_text_set}}" ;;
         4) echo "ssl_config=${ssl_config} ssl_train_set=${ssl_train_set} min_dur=${min_dur} max_dur=${max_dur}" ;;
         5) echo "ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_train_set=${ssl_train_set}" ;;
-        5most) echo "most_config=${most_config} most_args=${most_args} most_text_set=${most_text_set} ssl_model=$(signature 5)" ;;
+        5most) echo "most_config=${most_config} most_args=${most_args} most_text_set=${most_text_set} ssl_model=$(options_of_stage 5)" ;;
         6) echo "asr_config=${asr_stats_config} token_type=${token_type} lang_token=${lang_token}" ;;
-        7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}${most_config:+ $(signature 5most) most_model=${most_model}}" ;;
+        7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}${most_config:+ $(options_of_stage 5most) most_model=${most_model}}" ;;
         8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args} inference_config=${inference_config} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
         10) echo "adapt_langs=${adapt_langs} adapt_args=${adapt_args} adapter_args=${adapter_args} inference_model=${inference_model}" ;;
         11) echo "adapt_langs=${adapt_langs} inference_config=${inference_config} inference_args=${inference_args}" ;;
@@ -170,40 +79,71 @@ signature() {
         *) echo "" ;;
     esac
 }
-# run_stage N DIR [KEY]: true when stage N is selected and DIR has no marker (or --force);
-# KEY names the signature when a stage has parts with their own options (5most)
+# fingerprint FILE: a checksum of a marker (its time and options), "none" when it is missing
+fingerprint() { if [ -f "$1" ]; then cksum < "$1" | tr ' ' _; else echo none; fi; }
+# changed_input MARKER: the first input marker recorded in MARKER (lines "input SUM PATH")
+# that is gone or has changed since (its stage was redone); empty when none
+changed_input() {
+    local tag sum path
+    while read -r tag sum path; do
+        [ "${tag}" = input ] || continue
+        if [ "$(fingerprint "${path}")" != "${sum}" ]; then echo "${path}"; return 0; fi
+    done < <(sed -n '3,$p' "$1")
+}
+# run_stage N DIR [KEY]: true when stage N is selected and DIR has no marker, --force, or
+# the output of a stage it read has been redone since; KEY names the signature when a
+# stage has parts with their own options (5most). Sets stage_forced when finished output
+# is redone (training then starts over instead of resuming).
+stage_forced=false
 run_stage() {
     local n=$1 dir=$2 key=${3:-$1}
     [ "${stage}" -le "${n}" ] && [ "${stop_stage}" -ge "${n}" ] || return 1
+    stage_forced=${force}
     if [ -f "${dir}/.done.stage${n}" ] && [ "${force}" != true ]; then
-        local was
+        local was changed
         was=$(sed -n 2p "${dir}/.done.stage${n}")
         if [ "${was}" != "$(signature "${key}")" ]; then
             die "Stage ${n} was done in ${dir} with other options (${was}); now: $(signature "${key}"). Use --force true to redo it, or other --data_dir/--dump_dir/--exp_dir/--asr_tag."
         fi
-        log "Stage ${n}: already done (${dir}/.done.stage${n}); --force true reruns it"
-        return 1
+        changed=$(changed_input "${dir}/.done.stage${n}")
+        if [ -z "${changed}" ]; then
+            log "Stage ${n}: already done (${dir}/.done.stage${n}); --force true reruns it"
+            return 1
+        fi
+        log "Stage ${n}: redoing it: its input changed since it was done (${changed} was redone or removed)"
+        stage_forced=true
     fi
     # the stage runs: its old marker goes first, so a run killed midway (even with
     # --force over finished output) never leaves a marker that vouches for half-written output
     rm -f "${dir}/.done.stage${n}"
     return 0
 }
-# need N DIR: stop unless stage N has finished in DIR (what this stage reads)
+# need N DIR: stop unless stage N has finished in DIR (what this stage reads); the marker
+# is recorded as an input of the running stage
+consumed=()
 need() {
     [ -f "$2/.done.stage$1" ] || die "stage $1 has not finished in $2 (no $2/.done.stage$1; a stage killed midway leaves none): run --stage $1 first"
+    consumed+=("$2/.done.stage$1")
 }
-mark_done() { mkdir -p "$2"; { date '+%s'; signature "${3:-$1}"; } > "$2/.done.stage$1"; }
+# mark_done N DIR [KEY]: the marker: time, options, and the input markers' fingerprints
+mark_done() {
+    local m
+    mkdir -p "$2"
+    { date '+%s.%N'; signature "${3:-$1}"
+      for m in "${consumed[@]}"; do echo "input $(fingerprint "${m}") ${m}"; done
+    } > "$2/.done.stage$1.tmp"
+    mv "$2/.done.stage$1.tmp" "$2/.done.stage$1"
+}
 stage_start=0
-begin() { stage_start=$(date +%s); log "Stage $1: $2"; }
+begin() { stage_start=$(date +%s); consumed=(); log "Stage $1: $2"; }
 end_stage() { log "Stage $1 finished in $(( $(date +%s) - stage_start )) s"; mark_done "$1" "$2" "${3:-$1}"; }
 
 # train N EXP CONFIG CMD: ESPnet training into EXP (CONFIG copied to EXP/train_config.input.yaml,
 # which CMD reads) with a resume.sh; --force moves an old EXP aside first.
 train() {
     local n=$1 exp=$2 config=$3 cmd=$4
-    if [ "${force}" = true ] && [ -d "${exp}" ]; then
-        log "--force true: moving the old ${exp} to ${exp}.old"
+    if [ "${stage_forced}" = true ] && [ -d "${exp}" ]; then
+        log "redoing stage ${n}: moving the old ${exp} to ${exp}.old"
         rm -rf "${exp}.old" && mv "${exp}" "${exp}.old"
     fi
     mkdir -p "${exp}"
@@ -277,6 +217,7 @@ fi
 if run_stage 3 "${token_dir}"; then
     begin 3 "token list (${token_type}, language tokens: ${lang_token})"
     need 2 "${dump_dir}/raw"
+    [ -z "${most_config}" ] || need 1 "${data_dir}"   # the unspoken text
     # With unseen languages their labelled text joins the list (their characters get output
     # units; the model of stage 7 never sees them as targets).
     # With MOST the unspoken text joins it too: the text stream is tokenised with this list.
@@ -310,7 +251,7 @@ if [ -z "${ssl_config}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 4 ]; 
 fi
 if [ -n "${ssl_config}" ] && run_stage 4 "${ssl_stats_dir}"; then
     begin 4 "pre-training data (${data_dir}/${ssl_train_set}) and statistics -> ${ssl_stats_dir}"
-    need 2 "${dump_dir}/raw"
+    need 1 "${data_dir}"; need 2 "${dump_dir}/raw"
     [ -f "${data_dir}/${ssl_train_set}/wav.scp" ] || die "no ${data_dir}/${ssl_train_set}/wav.scp: \
 put untranscribed audio under <root>/<lang>/wav.lst and run python -m usm_espnet.bin.prepare_untranscribed \
 --root <root> --out_dir ${data_dir}/${ssl_train_set}, or pretrain on labelled audio with --ssl_train_set ${train_set}"
@@ -371,7 +312,7 @@ fi
 
 if run_stage 6 "${stats_dir}"; then
     begin 6 "statistics -> ${stats_dir}"
-    need 3 "${token_dir}"
+    need 2 "${dump_dir}/raw"; need 3 "${token_dir}"
     rm -rf "${stats_dir}.tmp"; mkdir -p "$(dirname "${stats_dir}")"
     # shellcheck disable=SC2086
     ${python} -m usm_espnet.bin.asr_train --collect_stats true --config "${asr_stats_config}" \
@@ -391,7 +332,7 @@ mvn_stats=${stats_dir}/train/feats_stats.npz
 
 if run_stage 7 "${asr_exp}"; then
     begin 7 "training -> ${asr_exp}"
-    need 6 "${stats_dir}"
+    need 2 "${dump_dir}/raw"; need 3 "${token_dir}"; need 6 "${stats_dir}"
     init_opts=""
     if [ -n "${ssl_config}" ]; then
         pt_exp=${ssl_exp}; pt_model=${ssl_model}
@@ -447,7 +388,8 @@ score() {
 
 if run_stage 8 "${asr_exp}"; then
     begin 8 "decoding ${test_sets} with ${inference_model}$([ -n "${inference_config}" ] && echo " (beam search: ${inference_config})")"
-    need 7 "${asr_exp}"
+    need 7 "${asr_exp}"; need 2 "${dump_dir}/raw"
+    [ -n "${longform_sets}" ] && need 1 "${data_dir}"
     [ -n "${inference_config}" ] && [ "${decode_lang_mask}" = true ] \
         && log "decode_lang_mask applies to greedy CTC only; beam search decodes without it"
     for s in ${test_sets}; do
@@ -473,19 +415,21 @@ if run_stage 9 "${asr_exp}"; then
     need 8 "${asr_exp}"
     for s in ${test_sets}; do
         out=${asr_exp}/decode_${s}
-        score "${dump_dir}/raw/${s}" "${out}" "${corpus} ${s}: ${asr_tag}" "asr_${asr_tag}_${s}"
+        score "${dump_dir}/raw/${s}" "${out}" "${corpus}${standin_mark} ${s}: ${asr_tag}" "asr_${asr_tag}_${s}" \
+            | tee "${out}/score_table.txt"
         cp "${out}/score/RESULTS.md" "${asr_exp}/RESULTS_${s}.md"
     done
     for s in ${longform_sets}; do
         out=${asr_exp}/decode_${s}
         ${python} -m usm_espnet.bin.score_longform --ref "${data_dir}/${s}/text" \
             --hyp "${out}/text" --utt2lang "${data_dir}/${s}/utt2lang" --utt2dur "${data_dir}/${s}/utt2dur" \
-            --out_dir "${out}/score" --standin "${standin}" --title "${corpus} ${s}: ${asr_tag}" \
+            --out_dir "${out}/score" --standin "${standin}" --title "${corpus}${standin_mark} ${s}: ${asr_tag}" \
             --recipe_results "${results_md}" --section_id "asr_${asr_tag}_${s}" \
             --plot "results/asr_${asr_tag}_${s}.png" > /dev/null
         cp "${out}/score/RESULTS.md" "${asr_exp}/RESULTS_${s}.md"
         log "long-form ${s}: ${out}/score/scores.json"
     done
+    scored=true
     end_stage 9 "${asr_exp}"
 fi
 
@@ -513,10 +457,10 @@ adapt_train() {
         --normalize global_mvn --normalize_conf stats_file=${mvn_stats} \
         --init_param ${base_model} --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${exp} \
         ${adapt_args} ${extra}"
-    local save=""  # adapters also go to their own small file, <lang>.pth
-    [[ " ${extra} " == *" adapter_language="* ]] && save="--save_adapters ${adapt_dir}/adapters"
+    local save=()  # adapters also go to their own small file, <lang>.pth
+    [[ " ${extra} " == *" adapter_language="* ]] && save=(--save_adapters "${adapt_dir}/adapters")
     ${python} -m usm_espnet.bin.model_info --asr_train_config "${exp}/config.yaml" \
-        --asr_model_file "${exp}/${inference_model}" ${save} --out_json "${exp}/params.json" > /dev/null
+        --asr_model_file "${exp}/${inference_model}" "${save[@]}" --out_json "${exp}/params.json" > /dev/null
 }
 
 if [ -n "${adapt_langs}" ] && run_stage 10 "${adapt_dir}"; then
@@ -544,7 +488,7 @@ if [ -n "${adapt_langs}" ] && run_stage 11 "${adapt_dir}"; then
             [ "${kind}" = zero_shot ] && exp=${asr_exp}
             out=${adapt_dir}/decode_${l}_${kind}
             decode "${exp}" "${inference_model}" "${d}" "${out}"
-            score "${d}" "${out}" "${corpus} ${l} (unseen): ${kind}" > /dev/null
+            score "${d}" "${out}" "${corpus}${standin_mark} ${l} (unseen): ${kind}" > /dev/null
             label=$(case ${kind} in zero_shot) echo "no adaptation (zero-shot)";; full) echo "full fine-tuning";;
                     adapters) echo "residual adapters, frozen encoder";; esac)
             rows+=(--row "${label}=${out}/score/scores.json")
@@ -552,7 +496,7 @@ if [ -n "${adapt_langs}" ] && run_stage 11 "${adapt_dir}"; then
         done
         ${python} -m usm_espnet.bin.compare_results --recipe_results "${results_md}" \
             --section_id "adapt_${asr_tag}_${l}" --standin "${standin}" \
-            --title "${corpus} ${test_set}, unseen language ${l}: adaptation of ${asr_tag}" \
+            --title "${corpus}${standin_mark} ${test_set}, unseen language ${l}: adaptation of ${asr_tag}" \
             "${rows[@]}" "${params[@]}" --plot "results/adapt_${asr_tag}_${l}.png" \
             --note "Labelled adaptation data: $(wc -l < "${dump_dir}/raw/adapt_${l}/${train_set}/text") utterances ($(minutes "${dump_dir}/raw/adapt_${l}/${train_set}") min). Both runs start from ${base_model}; options: ${adapt_args:-none} (adapters also: ${adapter_args:-none}). Trainable parameters: what got gradients in adaptation. Decoded: ${inference_model}." \
             > "${adapt_dir}/RESULTS_${l}.md"
@@ -581,7 +525,7 @@ if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 
         rows=(--row "teacher (${student_teacher})=${adapt_dir}/decode_${l}_${student_teacher}/score/scores.json")
         for it in $(seq 1 "${student_iterations}"); do
             student=${adapt_dir}/${l}_student${it}
-            if [ -f "${student}/.done.student" ] && [ "${force}" != true ]; then
+            if [ -f "${student}/.done.student" ] && [ "${stage_forced}" != true ]; then
                 log "${l} round ${it}: already done (${student}/.done.student)"
             else
                 log "${l} round ${it}: teacher ${teacher} decodes ${d}/untranscribed"
@@ -592,7 +536,7 @@ if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 
                 adapt_train 12 "${student}" "${l}" "${d}/student${it}" "${aug} ${student_args}"
                 decode "${student}" "${inference_model}" "${d}/${test_set}" "${adapt_dir}/decode_${l}_student${it}"
                 score "${d}/${test_set}" "${adapt_dir}/decode_${l}_student${it}" \
-                    "${corpus} ${l} (unseen): noisy student round ${it}" > /dev/null
+                    "${corpus}${standin_mark} ${l} (unseen): noisy student round ${it}" > /dev/null
                 date '+%s' > "${student}/.done.student"
             fi
             kept=$(${python} -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['kept']} of {d['hypotheses']} kept\")" "${d}/student${it}/pseudo_labels.json")
@@ -601,8 +545,8 @@ if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 
         done
         ${python} -m usm_espnet.bin.compare_results --recipe_results "${results_md}" \
             --section_id "student_${asr_tag}_${l}" --standin "${standin}" \
-            --title "${corpus} ${test_set}, unseen language ${l}: noisy student (${asr_tag})" "${rows[@]}" \
-            --paper_source "USM paper (arXiv 2303.01037), noisy student on Shona, as quoted in issue 6 (not checked against the paper offline)" \
+            --title "${corpus}${standin_mark} ${test_set}, unseen language ${l}: noisy student (${asr_tag})" "${rows[@]}" \
+            --paper_source "USM paper (arXiv 2303.01037), noisy student on Shona, as given for this project (not checked against the paper offline)" \
             --paper_metric WER --paper_row "teacher=29.1" --paper_row "student=22.2" \
             --plot "results/student_${asr_tag}_${l}.png" \
             --note "Pseudo-labels: greedy CTC of the teacher on $(wc -l < "${d}/untranscribed/wav.scp") untranscribed utterances, kept when confidence >= ${pseudo_min_confidence} and 2-40 characters/s. Students start from ${base_model} and train on labelled + kept pseudo-labelled data with SpecAugment and noise (${noise}); options: ${adapt_args:-none} ${student_args}." \
@@ -610,5 +554,12 @@ if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 
         log "${l}: ${adapt_dir}/RESULTS_student_${l}.md"
     done
     end_stage 12 "${adapt_dir}"
+fi
+if [ "${scored}" = true ]; then  # the tables once more, at the end
+    for s in ${test_sets}; do
+        echo "${corpus}${standin_mark} ${s}: ${asr_tag} (${asr_exp}/decode_${s}/score)"
+        cat "${asr_exp}/decode_${s}/score_table.txt"
+    done
+    log "Tables: ${results_md} (plots in $(dirname "${results_md}")/results/)"
 fi
 log "Successfully finished stages ${stage}-${stop_stage}. Results: ${asr_exp}"

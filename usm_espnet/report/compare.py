@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
-from usm_espnet.report.results import STANDIN_LABEL, _md_cell
+from usm_espnet.report.results import STANDIN_LABEL, _md_cell, annotate_standin, is_standin, plot_title
 from usm_espnet.utils import atomic_write_bytes
 
 
@@ -102,9 +102,19 @@ def comparison_markdown(
     return "\n".join(out) + "\n"
 
 
-def plot_comparison(rows: Sequence[Row], png_path: str, title: str) -> None:
-    """Bar chart of each row's average CER, written atomically."""
+def plot_comparison(rows: Sequence[Row], png_path: str, title: str,
+                    standin: Optional[bool] = None) -> None:
+    """Bar chart of each row's average CER, written atomically.
+
+    Args:
+        rows: Experiments, one bar each (labelled by ``Row.label``, wrapped).
+        png_path: Output PNG.
+        title: Figure title.
+        standin: Whether the numbers come from the synthetic stand-in (said in the title
+            and under the axes); None: stand-in when the title says so.
+    """
     import io
+    import textwrap
 
     import matplotlib
 
@@ -112,15 +122,20 @@ def plot_comparison(rows: Sequence[Row], png_path: str, title: str) -> None:
     import matplotlib.pyplot as plt
 
     vals = [_load(r.scores_path)["macro_average"]["cer"] for r in rows]
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(rows), 3.2))
-    bars = ax.bar(range(len(rows)), vals, color="tab:blue")
+    stand = is_standin(title, standin)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.8 + 1.8 * len(rows)), 4.2))
+    bars = ax.bar(range(len(rows)), vals, color="tab:blue", label="average CER over languages")
     for b, v in zip(bars, vals):
-        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.1f}", ha="center", va="bottom")
+        ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.1f}", ha="center", va="bottom", fontsize=9)
     ax.set_xticks(range(len(rows)))
-    ax.set_xticklabels([r.label for r in rows], fontsize=8, wrap=True)
+    ax.set_xticklabels([textwrap.fill(r.label, 22) for r in rows], fontsize=8)
     ax.set_ylabel("average CER (%)")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
+    ax.set_ylim(0, max(vals + [1.0]) * 1.25)  # room for the value labels and the legend
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title(plot_title(title, stand, width=int(fig.get_figwidth() * 11)), fontsize=9)
+    fig.tight_layout(rect=(0, 0.05 if stand else 0, 1, 1))
+    annotate_standin(fig, stand)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)

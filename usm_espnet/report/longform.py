@@ -2,7 +2,7 @@
 
 USM's Table 7 compares local self-attention (LSA-128) with chunk-wise attention
 (CW-8s) on YouTube long-form test sets; the numbers below are the paper's as
-quoted in this project's issue 5 (not re-checked against the paper offline).
+given for this project (not re-checked against the paper offline).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import json
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from usm_espnet.report.results import _md_cell
-from usm_espnet.scoring.asr import ErrorCounts, score_utterance
+from usm_espnet.report.results import _md_cell, annotate_standin, is_standin, plot_title
+from usm_espnet.scoring.asr import score_utterance
 from usm_espnet.utils import atomic_write_bytes, atomic_write_text
 
 STANDIN_LABEL = (
@@ -25,7 +25,7 @@ STANDIN_LABEL = (
 
 PAPER_TABLE7 = {
     "source": "USM paper (arXiv 2303.01037) Table 7, 0.6B model, YouTube long-form WER (%), "
-              "as quoted in issue 5",
+              "as given for this project (not checked against the paper offline)",
     "rows": [("LSA-128", {"en": 16.2, "ru": 16.6, "ko": 26.2, "uk": 15.5}),
              ("CW-8s", {"en": 12.5, "ru": 14.7, "ko": 19.5, "uk": 15.3})],
 }
@@ -76,34 +76,89 @@ def recordings_markdown(scores: Dict[str, Dict], title: str, standin: bool,
 
 
 def plot_wer_vs_length(models: Sequence[Tuple[str, Dict[str, Dict]]], png_path: str,
-                       title: str) -> None:
-    """WER against recording length, one line per (model, language)."""
+                       title: str, standin: Optional[bool] = None) -> List[str]:
+    """WER and CER against recording length, one line per (model, language).
+
+    The x axis has a tick at each recording length. A recording a model could not decode
+    (``missing_hyp``) is not dropped: it is drawn as a cross above the curves, on the
+    "not decoded" line, in its series' colour, with its own legend entry.
+
+    Args:
+        models: ``[(label, scores)]``; scores as :func:`score_recordings` returns them.
+        png_path: Output PNG (written atomically, its directory created).
+        title: Figure title.
+        standin: Whether the data are the synthetic stand-in (said in the title and under
+            the axes); None: stand-in when the title says so.
+
+    Returns:
+        The legend's entries (a "<model> <lang>: not decoded" entry per series with
+        recordings it could not decode).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, NullLocator
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    stand = is_standin(title, standin)
+    lengths = sorted({s["seconds"] / 60.0 for _, sc in models for s in sc.values()})
+    log_x = bool(lengths) and lengths[0] > 0 and lengths[-1] / lengths[0] >= 4
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    any_missing = False
     for ax, key in zip(axes, ("wer", "cer")):
+        decoded = [s[key] for _, sc in models for s in sc.values() if not s.get("missing_hyp")]
+        top = max(decoded + [1.0])
+        y_missing = top * 1.15
+        n = 0
         for label, scores in models:
-            langs = sorted({s["lang"] or "" for s in scores.values()})
-            for lang in langs:
-                pts = sorted((s["seconds"] / 60.0, s[key]) for s in scores.values()
-                             if (s["lang"] or "") == lang and not s.get("missing_hyp"))
-                if pts:
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
-                            label=f"{label} {lang}".strip())
-        ax.set_xscale("log")
-        ax.set_xlabel("recording length (minutes, log scale)")
+            for lang in sorted({s["lang"] or "" for s in scores.values()}):
+                pts = sorted((s["seconds"] / 60.0, s[key], bool(s.get("missing_hyp")))
+                             for s in scores.values() if (s["lang"] or "") == lang)
+                name = f"{label} {lang}".strip() or "model"
+                color = colors[n % len(colors)]
+                n += 1
+                ok = [(x, y) for x, y, missing in pts if not missing]
+                if ok:
+                    ax.plot([p[0] for p in ok], [p[1] for p in ok], marker="o", color=color,
+                            label=name)
+                missing = [x for x, _, m in pts if m]
+                if missing:
+                    any_missing = True
+                    ax.scatter(missing, [y_missing] * len(missing), marker="x", s=70, color=color,
+                               zorder=3, label=f"{name}: not decoded")
+        if any_missing:
+            ax.axhline(y_missing, color="grey", linestyle=":", linewidth=1)
+            ax.text(0.01, y_missing, " not decoded", transform=ax.get_yaxis_transform(),
+                    va="bottom", ha="left", fontsize=8, color="grey")
+            ax.set_ylim(0, y_missing * 1.12)
+        else:
+            ax.set_ylim(0, top * 1.1)
+        if log_x:
+            ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(lengths)
+        ax.set_xticklabels([f"{m:.3g}" for m in lengths], fontsize=8,
+                           rotation=45 if len(lengths) > 6 else 0)
+        ax.set_xlabel("recording length (minutes" + (", log scale" if log_x else "")
+                      + "; a tick per recording length)", fontsize=9)
         ax.set_ylabel(f"{key.upper()} (%)")
-        ax.legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="center right", fontsize=8,
+                   title="model, language" + ("\n(x: could not decode)" if any_missing else ""),
+                   title_fontsize=8)
+    fig.suptitle(plot_title(title, stand, width=110), fontsize=10)
+    fig.tight_layout(rect=(0, 0.05 if stand else 0, 0.8 if handles else 1, 1))
+    annotate_standin(fig, stand)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     os.makedirs(os.path.dirname(os.path.abspath(png_path)), exist_ok=True)
     atomic_write_bytes(png_path, buf.getvalue())
+    return labels
 
 
 def comparison_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]], title: str,

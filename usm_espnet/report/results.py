@@ -35,8 +35,8 @@ PAPER_RESULTS: Dict[str, Dict[str, object]] = {
     "covost2": {
         "source": ("USM paper (arXiv 2303.01037), CoVoST 2 X -> En, BLEU averaged over the "
                    "21 source languages"),
-        # Average BLEU over the 21 X -> En directions as given for this project in
-        # issue 8 (USM-M 30.7; Whisper 29.1); not checked against the paper text
+        # Average BLEU over the 21 X -> En directions as given for this project
+        # (USM-M 30.7; Whisper 29.1); not checked against the paper text
         # here (no copy offline). Read by usm_espnet.bin.score_st (scoring/st.py).
         "metric": "BLEU",
         "bleu": 30.7,
@@ -156,7 +156,8 @@ def results_markdown(scores: Dict[str, LangScore], title: str, paper_key: Option
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def plot_per_language(scores: Dict[str, LangScore], png_path: PathLike, title: str) -> None:
+def plot_per_language(scores: Dict[str, LangScore], png_path: PathLike, title: str,
+                      standin: Optional[bool] = None) -> None:
     """Draw per-language WER and CER as grouped bars with macro averages.
 
     The macro-average WER and CER are drawn as dashed horizontal lines in the
@@ -167,6 +168,8 @@ def plot_per_language(scores: Dict[str, LangScore], png_path: PathLike, title: s
         scores: Output of :func:`usm_espnet.scoring.asr.score_asr`.
         png_path: Output PNG file (its directory is created if needed).
         title: Figure title.
+        standin: Whether the numbers come from the synthetic stand-in (said in the title
+            and under the axes); None: stand-in when the title says so.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -193,16 +196,53 @@ def plot_per_language(scores: Dict[str, LangScore], png_path: PathLike, title: s
                        if len(langs) > 8 else "center", fontsize=8)
     ax.set_ylabel("error rate (%)")
     ax.set_xlim(-0.7, max(len(langs) - 0.3, 0.7))
+    ax.set_xlabel("language")
     top = max(wers + cers + [1.0])
     ax.set_ylim(0, top * 1.3)  # headroom for the legend
-    ax.set_title(title)
+    stand = is_standin(title, standin)
+    ax.set_title(plot_title(title, stand), fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04 if stand else 0, 1, 1))
+    annotate_standin(fig, stand)
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     atomic_write_bytes(png_path, buf.getvalue())
+
+
+STANDIN_PLOT_NOTE = "Synthetic stand-in data: not comparable with the paper's numbers"
+
+
+def plot_title(title: str, standin: Optional[bool], width: int = 70) -> str:
+    """A figure title: wrapped to ``width`` characters, marked as stand-in when ``standin``.
+
+    Args:
+        title: The title as given.
+        standin: True when the data are the synthetic stand-in; None: unknown (the
+            title is kept as it is).
+        width: Line length of the wrapping.
+
+    Returns:
+        The title, with "(synthetic stand-in)" appended when needed, wrapped.
+    """
+    import textwrap
+
+    if standin and "stand-in" not in title.lower():
+        title = f"{title} (synthetic stand-in)"
+    return "\n".join(textwrap.wrap(title, width)) or title
+
+
+def is_standin(title: str, standin: Optional[bool]) -> bool:
+    """Whether a plot shows stand-in data: ``standin`` when given, else read from the title."""
+    return bool(standin) if standin is not None else "stand-in" in title.lower()
+
+
+def annotate_standin(fig, standin: bool) -> None:
+    """A line under the axes of ``fig`` saying the data are the synthetic stand-in."""
+    if standin:
+        fig.text(0.5, 0.005, STANDIN_PLOT_NOTE, ha="center", va="bottom", fontsize=8,
+                 color="tab:red", style="italic")
 
 
 _SECTION_ID = re.compile(r"^[A-Za-z0-9_.:/+-]+$")

@@ -1,48 +1,56 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR disable=SC2034  # the options are read indirectly (forward_args: ${!name})
 # YouTube-like long-form ASR (USM paper, Sec. 3.5 and Table 7): train on short utterances
 # (<= 15 s), then transcribe recordings of 1 to 60 minutes, for three encoders of the same
 # size that differ only in self-attention: chunk-wise (8 s chunks, USM), local (128 frames
 # left and right, USM's pre-training setting) and global. WER against recording length goes to
 # RESULTS.md with a plot.
 #   ./run.sh                               # stand-ins (FLEURS / LONGFORM unset), all stages
+#   ./run.sh --preset debug                # the 1-minute sanity run (tiny stand-in, all stages)
 #   ./run.sh --preset demo                 # a small model on CPU
 #   ./run.sh --models "chunk local"        # a subset of the three
 #   LONGFORM=/data/earnings22 FLEURS=/data/fleurs ./run.sh --ngpu 4
-# Every other option is the stage template's (../../TEMPLATE/asr.sh --help).
+# Options: ./run.sh --help (this recipe's and the stage template's, egs/TEMPLATE/asr_options.sh).
 set -euo pipefail
+# relative paths on the command line (and in FLEURS=...) are relative to the caller's directory
+caller_dir=${PWD}
 cd "$(dirname "$0")"
 . ./path.sh
+. ../../TEMPLATE/asr_options.sh
 . ./db.sh
 
-models="chunk local global"
-args=()
-# our own option, the ones we add to, and the ones the comparison below needs
-exp_dir=exp; results_md=RESULTS.md; stop_stage=100; user_asr_args=""; user_longform_args=""
-while [ $# -gt 0 ]; do
-    if [[ "$1" == --*=* ]]; then set -- "${1%%=*}" "${1#*=}" "${@:2}"; fi
-    case "$1" in
-        --models) models=$2; shift 2; continue ;;
-        --asr_args) user_asr_args=$2; shift 2; continue ;;
-        --longform_args) user_longform_args=$2; shift 2; continue ;;
-        --asr_tag|--ssl_config) echo "run.sh: $1 is set per model by run.sh; not supported here" >&2; exit 1 ;;
-        --preset) . "conf/presets/$2.sh" ;;
-        --exp_dir) exp_dir=$2 ;;
-        --results_md) results_md=$2 ;;
-        --stop_stage) stop_stage=$2 ;;
-    esac
-    args+=("$1"); shift
-done
-# a preset's asr_args come first, the command line's after them
-user_asr_args="${asr_args:-} ${user_asr_args}"
+# this recipe's options
+models="chunk local global"   # self-attention types to train and compare (chunk, local, global); each is an experiment exp_dir/asr_<type>
+# this recipe's defaults of the template's options
+corpus=youtube_longform
+asr_config=conf/train_asr_chunk_conformer.yaml
+test_sets=""
+longform_sets=longform
+max_dur=15
 
+opt_files=(run.sh ../../TEMPLATE/asr_options.sh)
+path_opts=${template_path_opts}
+int_opts=${template_int_opts}
+# per model: asr_tag is the attention type; --asr_args and --longform_args are added to
+fixed_opts="asr_tag ssl_config ssl_tag most_config most_tag"
+. ../../TEMPLATE/parse_options.sh
+
+for att in ${models}; do
+    case ${att} in chunk|local|global) ;;
+        *) echo "./run.sh: ERROR: --models: unknown attention type '${att}' (chunk, local or global)" >&2; exit 1 ;; esac
+done
+[ -n "${models// /}" ] || { echo "./run.sh: ERROR: --models is empty (give chunk, local and/or global)" >&2; exit 1; }
+
+user_asr_args=${asr_args}
+user_longform_args=${longform_args}
 for att in ${models}; do
     mode=auto    # chunk: exact streaming; local: exact windows
     [ "${att}" = global ] && mode=onepass   # no finite receptive field: one pass, short ones only
-    ../../TEMPLATE/asr.sh --corpus youtube_longform --standin "${standin}" \
-        --asr_config conf/train_asr_chunk_conformer.yaml --test_sets "" --longform_sets longform --max_dur 15 \
-        "${args[@]}" --asr_tag "${att}" \
-        --asr_args "${user_asr_args} --encoder_conf attention_type=${att}" \
-        --longform_args "--mode ${mode} ${user_longform_args}"
+    asr_tag=${att}
+    asr_args="${user_asr_args} --encoder_conf attention_type=${att}"
+    longform_args="--mode ${mode} ${user_longform_args}"
+    forward_args ../../TEMPLATE/asr_options.sh
+    ../../TEMPLATE/asr.sh "${fwd_args[@]}"
 done
 
 if [ "${stop_stage}" -ge 9 ]; then
@@ -50,9 +58,10 @@ if [ "${stop_stage}" -ge 9 ]; then
     for att in ${models}; do
         compare+=(--compare "${att}=${exp_dir}/asr_${att}/decode_longform/score/scores.json")
     done
-    ${USM_PYTHON} -m usm_espnet.bin.score_longform "${compare[@]}" --standin "${standin}" \
-        --title "youtube_longform: WER against recording length (chunk / local / global attention)" \
-        --recipe_results "${results_md}" --section_id longform_compare \
+    title="youtube_longform: WER against recording length (chunk / local / global attention)"
+    [ "${standin}" = true ] && title="youtube_longform (synthetic stand-in): WER against recording length (chunk / local / global attention)"
+    "${USM_PYTHON}" -m usm_espnet.bin.score_longform "${compare[@]}" --standin "${standin}" \
+        --title "${title}" --recipe_results "${results_md}" --section_id longform_compare \
         --plot results/longform_wer_vs_length.png > /dev/null
     echo "$(date '+%Y-%m-%dT%H:%M:%S') (run.sh) comparison written to ${results_md}" >&2
 fi

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR/..
 # CORAAL data preparation: <data_dir>/{train,dev,test} (segments of the interviews, split by
 # interviewee within each component) and <data_dir>/test_longform (whole test interviews).
 # With CORAAL set (db.sh) the real release is read; otherwise a synthetic stand-in is

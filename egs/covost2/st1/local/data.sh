@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR/..
 # CoVoST 2 data preparation: Kaldi data dirs <data_dir>/{train,dev,test} whose text is the
 # English translation and whose utt2lang is the source language. With COVOST2/COMMONVOICE set
 # (db.sh) the real corpus is read; otherwise the synthetic stand-in is generated in the same

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR/..
 # FLEURS data preparation: Kaldi data dirs <data_dir>/{train,dev,test}.
 # With FLEURS set (db.sh) the real corpus is read; otherwise the synthetic stand-in
 # is generated in the real layout first, and both go through prepare_fleurs.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR/..
 # CTC vs LAS vs RNN-T on the same encoder configuration and data (USM fine-tunes one encoder
 # with all three), then the unseen-language stages (10-12) on the CTC model.
 # Writes the head comparison into RESULTS.md (section heads_test) and results/heads_test.png;
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/.."
 preset=heads
 if [ "${1:-}" = --preset ]; then preset=$2; shift 2; fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+# shellcheck source=conf/presets/heads.sh
 . ./conf/presets/"${preset}".sh   # exp_dir, asr_tag, asr_config ... for the report below
 mkdir -p "${exp_dir}"
 run() { ./run.sh --preset "${preset}" "$@"; }
@@ -37,7 +39,7 @@ score() { echo "${exp_dir}/asr_$1/decode_test/score/scores.json"; }
 tag=${asr_tag%_ctc}
 "${USM_PYTHON:-python3}" -m usm_espnet.bin.compare_results --recipe_results RESULTS.md \
     --section_id heads_test --standin true \
-    --title "fleurs test: CTC vs LAS vs RNN-T heads (preset ${preset})" \
+    --title "fleurs (synthetic stand-in) test: CTC vs LAS vs RNN-T heads (preset ${preset})" \
     --row "CTC (greedy)=$(score "${asr_tag}")" \
     --row "LAS + CTC (hybrid beam search, beam 4)=$(score "${tag}_las")" \
     --row "RNN-T (beam search, beam 4)=$(score "${tag}_rnnt")" \

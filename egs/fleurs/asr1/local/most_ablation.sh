@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR/..
 # MOST in the FLEURS recipe: fine-tuning from the BEST-RQ encoder vs from the MOST encoder that
 # continued it with paired data and unspoken text (USM's BEST-RQ -> MOST), on the same labelled
 # data, steps and token list. Writes RESULTS.md (section most_test) and results/most_test.png.
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 preset=most
 if [ "${1:-}" = --preset ]; then preset=$2; shift 2; fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+# shellcheck source=conf/presets/most.sh
 . ./conf/presets/"${preset}".sh   # exp_dir, asr_tag, ... for the report below
 mkdir -p "${exp_dir}"
 run() { ./run.sh --preset "${preset}" "$@"; }
@@ -44,7 +46,7 @@ bq_exp=${exp_dir}/ssl_${ssl_tag}
 most_exp=${exp_dir}/most_${most_tag}_from_${ssl_tag}
 "${USM_PYTHON:-python3}" -m usm_espnet.bin.compare_results --recipe_results RESULTS.md \
     --section_id most_test --standin true \
-    --title "fleurs test: BEST-RQ only vs BEST-RQ + MOST (preset ${preset})" \
+    --title "fleurs (synthetic stand-in) test: BEST-RQ only vs BEST-RQ + MOST (preset ${preset})" \
     --row "BEST-RQ only=$(score "${asr_tag}_ft_${ssl_tag}")" \
     --row "BEST-RQ + MOST (USM-M)=$(score "${asr_tag}_ft_${most_tag}_from_${ssl_tag}")" \
     --paper_source "USM paper (arXiv 2303.01037), FLEURS CER as quoted in issues 4 and 7 (BEST-RQ with 16 softmaxes: multi-softmax ablation; USM-M: FLEURS-102), not checked against the paper offline" \

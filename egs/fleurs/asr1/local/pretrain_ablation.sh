@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR/..
 # BEST-RQ in the FLEURS recipe: from scratch vs fine-tuned from BEST-RQ with 16 softmax
 # heads (USM) vs 1 (the original BEST-RQ), the same labelled data and steps for all three.
 # Writes the comparison into RESULTS.md (section pretrain_test) and results/pretrain_test.png.
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 preset=pretrain
 if [ "${1:-}" = --preset ]; then preset=$2; shift 2; fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+# shellcheck source=conf/presets/pretrain.sh
 . ./conf/presets/"${preset}".sh   # exp_dir, asr_tag, ... for the report below
 mkdir -p "${exp_dir}"
 run() { ./run.sh --preset "${preset}" "$@"; }
@@ -33,7 +35,7 @@ labelled=$(echo "${local_data_opts}" | sed -nE 's/.*--max_utts_per_lang ([0-9]+)
 score() { echo "${exp_dir}/asr_$1/decode_test/score/scores.json"; }
 "${USM_PYTHON:-python3}" -m usm_espnet.bin.compare_results --recipe_results RESULTS.md \
     --section_id pretrain_test --standin true \
-    --title "fleurs test: BEST-RQ pre-training (preset ${preset})" \
+    --title "fleurs (synthetic stand-in) test: BEST-RQ pre-training (preset ${preset})" \
     --row "from scratch=$(score "${tag}")" \
     --row "BEST-RQ, 1 softmax=$(score "${tag}_ft_best_rq_tiny_n1")" \
     --row "BEST-RQ, 16 softmaxes (USM)=$(score "${tag}_ft_best_rq_tiny")" \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR/..
 # Data for the long-form recipe: short utterances to train on (<data_dir>/{train,dev,test}) and
 # long recordings to evaluate (<data_dir>/longform). Real corpora come from db.sh (FLEURS,
 # LONGFORM); otherwise both stand-ins are generated in the real layouts first.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # Recipe test: two components with three short interviews each (one per split), a one-block
 # chunk-wise model trained a few steps; segments and whole interviews decoded and scored.
 asr_config=conf/tuning/train_asr_debug.yaml

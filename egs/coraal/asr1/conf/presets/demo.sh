@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # CPU demo on the stand-in: four components with six interviews each (four train, one dev, one
 # test per component), the 2.6M-parameter chunk-wise Conformer (conf/tuning/train_asr_demo.yaml).
 asr_config=conf/tuning/train_asr_demo.yaml

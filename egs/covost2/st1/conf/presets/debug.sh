@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # Recipe test: 2 source languages, a handful of sentences, a one-block encoder and decoder
 # trained from scratch for a few steps, characters, beam search with a short length limit.
 asr_config=conf/tuning/train_st_debug.yaml

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # Stand-in demo on CPU: 4 source languages (fr, de, es, ru), 300 parallel sentences read in
 # each, the demo encoder + attention decoder on characters, trained from scratch.
 asr_config=conf/tuning/train_st_demo.yaml

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # Recipe test: 3 languages, a handful of sentences, a one-block model, BEST-RQ pre-training
 # on a few untranscribed utterances, MOST from it (+ paired data + unspoken text), then
 # fine-tuning from MOST (all 9 stages).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # Three heads and an unseen language (local/heads.sh): CTC, LAS and RNN-T on one encoder
 # configuration (the demo's), four seen languages in three scripts; Swahili held out, adapted
 # with about 10 minutes of labelled audio (full fine-tuning vs adapters), then a noisy student.

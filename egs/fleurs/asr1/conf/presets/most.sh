@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # BEST-RQ only vs BEST-RQ + MOST (local/most_ablation.sh): four languages in three scripts, the
 # demo's model, 300 untranscribed utterances and 1000 unspoken-text sentences per language for
 # pre-training, and a small labelled set (80 utterances per language) that is both MOST's paired

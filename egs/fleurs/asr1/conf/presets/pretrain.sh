@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # BEST-RQ on the stand-in (local/pretrain_ablation.sh): the demo's 13 languages and model,
 # 300 untranscribed utterances per language for pre-training (600 steps), and a small
 # labelled subset (80 utterances per language) for fine-tuning (500 steps).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # Recipe test: one language, a handful of sentences, recordings of 12 and 30 s, a one-block model.
 asr_config=conf/tuning/train_asr_debug.yaml
 langs=en_us

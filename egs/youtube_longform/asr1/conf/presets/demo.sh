@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # options read by run.sh
 # CPU demo: two of the paper's four languages, recordings of 1, 5, 15, 30 and 60 minutes,
 # the 2.6M-parameter Conformer trained 800 steps per attention type.
 langs=en_us,ru_ru
