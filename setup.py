@@ -5,6 +5,8 @@ setup(
     version="0.1.0",
     description="Universal Speech Model (USM) recipes and modules as ESPnet plugins",
     packages=find_packages(include=["usm_espnet", "usm_espnet.*"]),
+    # --help texts of the ESPnet-backed entry points (usm_espnet/bin/_help.py)
+    package_data={"usm_espnet.bin": ["help/*.txt"]},
     python_requires=">=3.12",
     install_requires=[
         "espnet==202611",

@@ -5,14 +5,19 @@ saved ``config.yaml``) from module-level ``ClassChoices`` objects in
 ``espnet2/tasks/*.py``. Their ``classes`` dicts are closed: a yaml naming
 ``encoder: usm_conformer`` fails unless our class was added before the parser
 was built. Every entry point in ``usm_espnet.bin`` calls :func:`register`
-first, for training and for decoding alike.
+first, for training and for decoding alike, and ``import usm_espnet`` installs
+:func:`install_import_hook`, so that ESPnet's own entry points and ``Speech2Text``
+know our classes too (registration runs when ESPnet's task module is imported).
 
 To add a class: append a row to ``REGISTRY`` (task module, choices variable,
 key, our module, our class). Keys are lower case, as ESPnet stores them.
 """
 
 import importlib
+import importlib.abc
+import importlib.machinery
 import logging
+import sys
 from typing import Dict, Iterable, List, Optional, Tuple
 
 logger = logging.getLogger(__name__)
@@ -71,3 +76,74 @@ def register(task_modules: Optional[Iterable[str]] = None) -> List[str]:
         _done[t] = True
     logger.debug("registered %s", names)
     return names
+
+
+# ------------------------------------------------------------- register on import
+
+
+class _RegisteringLoader(importlib.abc.Loader):
+    """Runs the real loader, then :func:`register` for the module it loaded."""
+
+    def __init__(self, inner: importlib.abc.Loader, name: str) -> None:
+        self.inner = inner
+        self.name = name
+
+    def create_module(self, spec):  # noqa: D102 - importlib protocol
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module) -> None:  # noqa: D102 - importlib protocol
+        self.inner.exec_module(module)
+        module.__loader__ = self.inner  # the module looks as if imported normally
+        if getattr(module, "__spec__", None) is not None:
+            module.__spec__.loader = self.inner
+        _register_quietly(self.name)
+
+    def __getattr__(self, attr):
+        return getattr(self.inner, attr)
+
+
+class _RegisterOnImport(importlib.abc.MetaPathFinder):
+    """A ``sys.meta_path`` finder that hooks the ESPnet task modules of REGISTRY."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = set(names)
+
+    def find_spec(self, fullname, path, target=None):  # noqa: D102 - importlib protocol
+        if fullname not in self.names:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return None
+        self.names.discard(fullname)
+        spec.loader = _RegisteringLoader(spec.loader, fullname)
+        return spec
+
+
+def _register_quietly(task_module: str) -> None:
+    try:
+        register([task_module])
+    except Exception as e:  # noqa: BLE001 - never break ESPnet's own import
+        logger.warning("usm_espnet: could not register our classes in %s: %s: %s",
+                       task_module, type(e).__name__, e)
+
+
+def install_import_hook() -> None:
+    """Register our classes in each ESPnet task module of REGISTRY when it is imported.
+
+    Called by ``import usm_espnet``; cheap (imports neither ESPnet nor torch). Task
+    modules already imported are registered into at once. Idempotent.
+    """
+    pending = []
+    for task_mod in sorted({r[0] for r in REGISTRY}):
+        if task_mod in sys.modules:
+            if not _done.get(task_mod):
+                _register_quietly(task_mod)
+        else:
+            pending.append(task_mod)
+    if not pending:
+        return
+    for finder in sys.meta_path:
+        if isinstance(finder, _RegisterOnImport):
+            finder.names.update(pending)
+            return
+    sys.meta_path.insert(0, _RegisterOnImport(pending))

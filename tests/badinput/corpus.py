@@ -13,11 +13,12 @@ Layouts (the shapes our entry points read):
 ``longform``       ``<root>/media/*.wav`` + ``transcripts/nlp_references/*.nlp``
 ``synth_text``     a ``lang<TAB>text`` file for ``usm_espnet.bin.synth --text_file``
 ``config``         an ESPnet training yaml (``asr`` or ``ssl`` flavour)
+``scoring``        stage 9's ``ref``, ``hyp`` and ``utt2lang`` (``score_asr``, ``score_st``)
 
-Kinds belong to four categories: ``audio`` (applied to the second item's audio),
-``transcript`` (the second item's text), ``corpus`` (the listing files) and
-``config`` (the yaml). Nothing here decides what an entry point should do with
-them; ``tests/test_bad_inputs.py`` holds that table.
+Kinds belong to five categories: ``audio`` (applied to the second item's audio),
+``transcript`` (the second item's text), ``corpus`` (the listing files),
+``config`` (the yaml) and ``scoring`` (stage 9's hypothesis and utt2lang files).
+Nothing here decides what an entry point should do with them; ``tests/test_bad_inputs.py`` holds that table.
 """
 
 from __future__ import annotations
@@ -219,6 +220,7 @@ KINDS: Dict[str, Kind] = {k.name: k for k in [
     Kind("missing_split", "corpus", "a split / language / directory absent"),
     Kind("blank_line", "corpus", "an empty line in a listing"),
     Kind("unsorted", "corpus", "Kaldi file not in C sort order"),
+    Kind("byte_order_mark", "corpus", "UTF-8 byte-order mark before the first line"),
     Kind("unknown_key", "config", "top-level typo (max_epochs)"),
     Kind("unknown_nested_key", "config", "encoder_conf.num_block (typo)"),
     Kind("wrong_type", "config", "max_epoch: three"),
@@ -226,6 +228,12 @@ KINDS: Dict[str, Kind] = {k.name: k for k in [
     Kind("yaml_syntax", "config", "broken indentation"),
     Kind("duplicate_key", "config", "seed given twice (yaml keeps the last silently)"),
     Kind("config_bad_encoding", "config", "a Latin-1 byte in the yaml"),
+    Kind("missing_hyp", "scoring", "a reference without a hypothesis"),
+    Kind("no_shared_ids", "scoring", "hypotheses of another test set (no id shared)"),
+    Kind("empty_hyp", "scoring", "hypothesis file of 0 bytes"),
+    Kind("missing_lang", "scoring", "a reference id missing from utt2lang"),
+    Kind("hyp_absent", "scoring", "--hyp names no file"),
+    Kind("hyp_is_dir", "scoring", "--hyp names a directory"),
 ]}
 
 AUDIO_WRITERS: Dict[str, Callable[[Path], None]] = {
@@ -363,6 +371,62 @@ def make_kaldi(root: Path, kind: str, text: bool = True) -> Case:
         lines = scp.read_bytes().split(b"\n")
         lines[0], lines[1] = lines[1], lines[0]
         scp.write_bytes(b"\n".join(lines))
+    elif kind == "byte_order_mark":  # what Notepad or Excel's "CSV UTF-8" writes
+        scp.write_bytes(b"\xef\xbb\xbf" + scp.read_bytes())
+        case.bad_line = 1
+    return case
+
+
+def make_scoring(root: Path, kind: str) -> Case:
+    """Stage 9's inputs: ``<root>/ref`` (Kaldi text), ``<root>/hyp``, ``<root>/utt2lang``.
+
+    Scoring kinds and the corpus kinds that apply to a hypothesis file break ``hyp``
+    (``byte_order_mark``: ``ref``, as a hand-edited reference would have it). Four
+    utterances; ``extra`` holds the three paths.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    ids = [f"u{i}" for i in range(NUM_ITEMS + 1)]
+    texts = GOOD_TEXTS + ["the end"]
+    ref, hyp, u2l = root / "ref", root / "hyp", root / "utt2lang"
+    ref.write_text("".join(f"{u} {t}\n" for u, t in zip(ids, texts)), encoding="utf-8")
+    hyps = [f"{u} {t}" for u, t in zip(ids, texts)]
+    hyps[BAD] = f"{ids[BAD]} a big cat ran"
+    hyp.write_text("".join(h + "\n" for h in hyps), encoding="utf-8")
+    u2l.write_text("".join(f"{u} {LANG}\n" for u in ids), encoding="utf-8")
+    case = Case(kind, "scoring", root, len(ids), bad_id=ids[BAD], bad_file=hyp,
+                extra={"ref": ref, "hyp": hyp, "utt2lang": u2l})
+    if kind == "missing_hyp":
+        _replace_line(hyp, 2 + 1, b"")  # u2's line emptied: a blank line, u2 missing
+    elif kind == "no_shared_ids":
+        hyp.write_text("".join(f"dev-{h}\n" for h in hyps), encoding="utf-8")
+    elif kind == "empty_hyp":
+        hyp.write_bytes(b"")
+    elif kind == "missing_lang":
+        _replace_line(u2l, 3, b"")
+        u2l.write_bytes(u2l.read_bytes().replace(b"\n\n", b"\n"))
+        case.bad_file = u2l
+    elif kind == "hyp_absent":
+        hyp.unlink()
+    elif kind == "hyp_is_dir":
+        hyp.unlink()
+        hyp.mkdir()
+    elif kind == "duplicate_ids":
+        _replace_line(hyp, 3, hyps[BAD].encode())
+        case.bad_line = 3
+    elif kind == "bad_encoding":
+        _replace_line(hyp, 2, hyps[BAD].replace("big", "b\xe9g").encode("latin-1"))
+        case.bad_line = 2
+    elif kind == "wrong_columns":  # only the id: an empty hypothesis, as decoders write
+        _replace_line(hyp, 2, ids[BAD].encode())
+    elif kind == "blank_line":
+        _insert_line(hyp, 2, b"")
+    elif kind == "unsorted":
+        lines = hyp.read_bytes().split(b"\n")
+        lines[0], lines[1] = lines[1], lines[0]
+        hyp.write_bytes(b"\n".join(lines))
+    elif kind == "byte_order_mark":
+        ref.write_bytes(b"\xef\xbb\xbf" + ref.read_bytes())
+        case.bad_file, case.bad_line = ref, None
     return case
 
 
@@ -536,6 +600,7 @@ def make_config(root: Path, kind: str, flavour: str = "asr") -> Case:
 LAYOUTS: Dict[str, Callable[..., Case]] = {
     "fleurs": make_fleurs, "kaldi": make_kaldi, "untranscribed": make_untranscribed,
     "longform": make_longform, "synth_text": make_synth_text, "config": make_config,
+    "scoring": make_scoring,
 }
 
 

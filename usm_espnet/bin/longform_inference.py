@@ -23,10 +23,7 @@ import sys
 import time
 from typing import List, Optional
 
-from usm_espnet.registry import register
 from usm_espnet.utils import atomic_write_text
-
-register(["espnet2.tasks.asr"])
 
 logger = logging.getLogger("longform_inference")
 
@@ -71,10 +68,35 @@ def _read_scp(path: str) -> List[tuple]:
     return out
 
 
+def check_args(args) -> None:
+    """Options and files that would fail later with a traceback; raises ValueError."""
+    from usm_espnet.bin.preflight import check_model_files
+
+    if args.beam_size < 1:
+        raise ValueError(f"--beam_size {args.beam_size}: the beam must hold at least 1 "
+                         f"hypothesis")
+    if args.window_seconds is not None and args.window_seconds <= 0:
+        raise ValueError(f"--window_seconds {args.window_seconds:g}: must be positive")
+    check_model_files(args.asr_train_config, args.asr_model_file)
+    if args.device != "cpu":
+        import torch
+
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"--device {args.device}: no CUDA GPU is available on this "
+                             f"machine (use --device cpu)")
+        try:
+            torch.device(args.device)
+        except RuntimeError as e:
+            raise ValueError(f"--device {args.device}: {e}") from None
+
+
 def decode(args) -> int:
     import torch
     from tqdm import tqdm
 
+    from usm_espnet.registry import register
+
+    register(["espnet2.tasks.asr"])
     from espnet2.tasks.asr import ASRTask
     from espnet2.text.build_tokenizer import build_tokenizer
     from espnet2.text.token_id_converter import TokenIDConverter
@@ -83,8 +105,13 @@ def decode(args) -> int:
     from usm_espnet.longform.ctc import StreamingGreedy, StreamingPrefixBeam, words_with_times
     from usm_espnet.longform.encode import AudioReader, LongFormEncoder, LongFormError
 
-    model, train_args = ASRTask.build_model_from_file(args.asr_train_config, args.asr_model_file,
-                                                      args.device)
+    try:
+        model, train_args = ASRTask.build_model_from_file(args.asr_train_config,
+                                                          args.asr_model_file, args.device)
+    except Exception as e:  # noqa: BLE001 - torch.load / yaml / model building raise many types
+        raise ValueError(f"{args.asr_model_file}: cannot load the model with "
+                         f"{args.asr_train_config}: {type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}") from None
     model.eval()
     token_list = model.token_list
     converter = TokenIDConverter(token_list=token_list)
@@ -150,11 +177,16 @@ def decode(args) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    from usm_espnet.bin.preflight import PreflightError
     from usm_espnet.data.kaldi import DataDirError
     from usm_espnet.longform.encode import LongFormError
     try:
+        check_args(args)
+        recs = _read_scp(args.wav_scp)
+        if not recs:
+            raise ValueError(f"{args.wav_scp}: no recordings (empty file): nothing to decode")
         return decode(args)
-    except (DataDirError, LongFormError, ValueError) as e:
+    except (DataDirError, LongFormError, PreflightError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
 

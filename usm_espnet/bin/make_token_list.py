@@ -44,16 +44,31 @@ def make_token_list(text: str, out_dir: str, token_type: str = "char", nbpe: int
 
     if token_type not in ("char", "bpe"):
         raise ValueError(f"token_type must be one of ('char', 'bpe'), got {token_type!r}")
+    from usm_espnet.data.kaldi import read_kaldi_map
+
+    if lang_token and not utt2lang:
+        raise ValueError("lang_token needs utt2lang")
+    # our reader: file:line errors, a byte-order mark dropped (ESPnet's would keep it
+    # as a grapheme of the first transcript)
+    texts = read_kaldi_map(text, allow_empty_value=True)
+    if not any(v.strip() for v in texts.values()):
+        raise ValueError(f"{text}: no transcripts ({len(texts)} utterances, all text empty): "
+                         f"a token list cannot be made from it")
+    u2l = read_kaldi_map(utt2lang) if utt2lang else {}
     tmp = f"{out_dir}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
+    text = os.path.join(tmp, "text.in")  # the checked copy that ESPnet's tokenizer reads
+    with open(text, "w", encoding="utf-8") as f:
+        f.writelines(f"{k} {v}\n" for k, v in texts.items())
+    if utt2lang:
+        utt2lang = os.path.join(tmp, "utt2lang.in")
+        with open(utt2lang, "w", encoding="utf-8") as f:
+            f.writelines(f"{k} {v}\n" for k, v in u2l.items())
     nls = None
     langs: List[str] = []
     if lang_token:
-        if not utt2lang:
-            raise ValueError("lang_token needs utt2lang")
-        with open(utt2lang, encoding="utf-8") as f:
-            langs = sorted({line.split()[1] for line in f if line.strip()})
+        langs = sorted({v.split()[0] for v in u2l.values()})
         nls = os.path.join(tmp, "lang_tokens.txt")
         with open(nls, "w", encoding="utf-8") as f:
             f.writelines(f"<{lang}>\n" for lang in langs)
@@ -84,6 +99,12 @@ def make_token_list(text: str, out_dir: str, token_type: str = "char", nbpe: int
     if utt2lang:
         write_lang_token_sets(text, utt2lang, tokens, token_type, bpemodel, nls,
                               os.path.join(tmp, "lang_token_sets.json"))
+    os.remove(text)
+    if utt2lang:
+        os.remove(utt2lang)
+    if len([t for t in tokens if t not in ("<blank>", "<unk>", "<sos/eos>")]) == 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ValueError(f"{texts.path}: the token list made from it is empty")
     replace_dir(tmp, out_dir)
     logger.info("%s: %d tokens (%s%s)", out_dir, len(tokens), token_type,
                 f", {len(langs)} language tokens" if langs else "")
@@ -134,8 +155,12 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     try:
         make_token_list(a.text, a.out_dir, a.token_type, a.nbpe, a.lang_token, a.utt2lang)
-    except (ValueError, OSError, RuntimeError) as e:
+    except (ValueError, RuntimeError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"ERROR: {e.filename}: {e.strerror}" if e.filename else f"ERROR: {e}",
+              file=sys.stderr)
         return 1
     return 0
 

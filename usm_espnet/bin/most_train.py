@@ -22,8 +22,14 @@ Training runs with :class:`usm_espnet.tasks.guarded_trainer.GuardedTrainer`
 and ``ssl_train`` do.
 """
 
-from usm_espnet.tasks.guarded_trainer import GuardedTrainer
-from usm_espnet.tasks.most import MOSTTask  # registers our classes at import
+
+if __name__ == "__main__":  # --help from a cached text, without importing ESPnet (8-20 s)
+    from usm_espnet.bin._help import exit_if_help
+
+    exit_if_help("most_train")
+
+from usm_espnet.tasks.guarded_trainer import GuardedTrainer  # noqa: E402
+from usm_espnet.tasks.most import MOSTTask  # noqa: E402 (registers our classes at import)
 
 MOSTTask.trainer = GuardedTrainer
 

@@ -364,7 +364,7 @@ def frontend_rate(args: Any) -> int:
     return _parse_rate(conf.get("fs", 16000)) if isinstance(conf, dict) else 16000
 
 
-def check_sound_scp(path: str, rate: int = 16000) -> Dict[str, float]:
+def check_sound_scp(path: str, rate: int = 16000, decoding: bool = False) -> Dict[str, float]:
     """Every entry of a ``wav.scp`` must be a readable, complete, finite mono file at ``rate``.
 
     Piped commands and ark references are not opened (format them with stage 2).
@@ -372,6 +372,7 @@ def check_sound_scp(path: str, rate: int = 16000) -> Dict[str, float]:
     Args:
         path: The scp file.
         rate: The sample rate the model expects.
+        decoding: For the message about an empty file.
 
     Returns:
         Utterance -> duration in seconds (plain files only).
@@ -385,9 +386,12 @@ def check_sound_scp(path: str, rate: int = 16000) -> Dict[str, float]:
     from usm_espnet.data.kaldi import AudioError, DataDirError, check_wav_complete, read_kaldi_map
 
     try:
-        scp = read_kaldi_map(path)
+        scp = read_kaldi_map(path, bom="error")
     except DataDirError as e:
         raise PreflightError(str(e)) from None
+    if not scp:
+        raise PreflightError(f"{path}: no utterances (empty file): nothing to "
+                             f"{'decode' if decoding else 'train on'}")
     out: Dict[str, float] = {}
     for utt, spec in scp.items():
         where = f"{scp.where(utt)}: utterance {utt!r}"
@@ -445,7 +449,7 @@ def check_text(path: str, seconds: Optional[Dict[str, float]] = None):
     )
 
     try:
-        text = read_kaldi_map(path, allow_empty_value=True)
+        text = read_kaldi_map(path, allow_empty_value=True, bom="error")
     except DataDirError as e:
         raise PreflightError(str(e)) from None
     for utt, value in text.items():
@@ -492,7 +496,7 @@ def check_data(triples: Iterable[Sequence[str]], rate: int = 16000) -> None:
             keys.append((path, check_text(path, seconds)))
         elif kind == "sound":
             try:
-                keys.append((path, read_kaldi_map(path)))
+                keys.append((path, read_kaldi_map(path, bom="error")))
             except DataDirError as e:
                 raise PreflightError(str(e)) from None
     for (p1, m1), (p2, m2) in zip(keys, keys[1:]):
@@ -501,6 +505,53 @@ def check_data(triples: Iterable[Sequence[str]], rate: int = 16000) -> None:
             if missing:
                 raise PreflightError(f"{ma.where(missing[0])}: utterance {missing[0]!r} is not "
                                      f"in {b} ({len(missing)} of {a}'s utterances are not)")
+
+
+def check_token_list(token_list: Any) -> None:
+    """A token list (file or list) must exist and hold tokens besides the special ones.
+
+    ESPnet reads an empty ``tokens.txt`` as a vocabulary of size 0 and fails deep in
+    model building (or builds a CTC layer with no outputs).
+
+    Args:
+        token_list: ``--token_list`` (a path, a list of tokens, or None: not checked).
+
+    Raises:
+        PreflightError: Missing, unreadable or empty file, or only special tokens.
+    """
+    if token_list is None:
+        return
+    where = "--token_list"
+    if isinstance(token_list, str):
+        where = token_list
+        try:
+            with open(token_list, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            raise PreflightError(f"{token_list}: token list not found") from None
+        except IsADirectoryError:
+            raise PreflightError(f"{token_list}: token list is a directory, not a file") from None
+        except OSError as e:
+            raise PreflightError(f"{token_list}: cannot read the token list: {e.strerror}") \
+                from None
+        from usm_espnet.data.kaldi import UTF8_BOM
+
+        if raw.startswith(UTF8_BOM):
+            raise PreflightError(f"{token_list}:1: the token list starts with a UTF-8 "
+                                 f"byte-order mark (BOM); remove it")
+        try:
+            tokens = [t.strip() for t in raw.decode("utf-8").splitlines()]
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            raise PreflightError(f"{token_list}:{line}: not valid UTF-8 ({e.reason})") from None
+    else:
+        tokens = [str(t).strip() for t in token_list]
+    real = [t for t in tokens if t and t not in ("<blank>", "<unk>", "<sos/eos>", "<space>")]
+    if not real:
+        raise PreflightError(
+            f"{where}: empty token list ({len([t for t in tokens if t])} tokens, none besides "
+            f"<blank>/<unk>/<sos/eos>); was it made from an empty text (stage 3, "
+            f"usm_espnet.bin.make_token_list)?")
 
 
 def check_training(task: str, argv: Sequence[str],
@@ -521,10 +572,45 @@ def check_training(task: str, argv: Sequence[str],
     args = check_config(task, argv, extra_confs)
     if getattr(args, "print_config", False):
         return args
+    check_token_list(getattr(args, "token_list", None))
     rate = frontend_rate(args)
     for group in ("train", "valid"):
         check_data(getattr(args, f"{group}_data_path_and_name_and_type", None) or [], rate)
     return args
+
+
+def check_model_files(config: Optional[str], model: Optional[str],
+                      config_opt: str = "--asr_train_config",
+                      model_opt: str = "--asr_model_file") -> None:
+    """A decoding command's training config and model file must exist and be non-empty.
+
+    The config must also be a yaml mapping (ESPnet fails on it with a traceback).
+
+    Args:
+        config: The training ``config.yaml`` (None: not given, not checked).
+        model: The model ``.pth`` (None: not given, not checked).
+        config_opt: The config's option name, for messages.
+        model_opt: The model's option name, for messages.
+
+    Raises:
+        PreflightError: A missing, empty or unreadable file, or a config that is not
+            a yaml mapping.
+    """
+    for path, opt, what in ((config, config_opt, "training config"),
+                            (model, model_opt, "model file")):
+        if path is None:
+            continue
+        if os.path.isdir(path):
+            raise PreflightError(f"{path}: {opt} is a directory, not a {what}")
+        if not os.path.isfile(path):
+            raise PreflightError(f"{path}: {what} not found ({opt})")
+        if os.path.getsize(path) == 0:
+            raise PreflightError(f"{path}: {what} is empty (0 bytes; an interrupted copy or "
+                                 f"training run?) ({opt})")
+    if config is not None:
+        data, _ = load_yaml_with_lines(config)
+        if not data:
+            raise PreflightError(f"{config}: training config holds no options ({config_opt})")
 
 
 def check_decoding(argv: Sequence[str]) -> None:
@@ -540,16 +626,18 @@ def check_decoding(argv: Sequence[str]) -> None:
     """
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--asr_train_config", default=None)
+    p.add_argument("--asr_model_file", default=None)
     p.add_argument("--data_path_and_name_and_type", action="append", default=[],
                    type=lambda s: tuple(s.split(",")))
     known, _ = p.parse_known_args(list(argv))
+    check_model_files(known.asr_train_config, known.asr_model_file)
     rate = 16000
     if known.asr_train_config and os.path.isfile(known.asr_train_config):
         data, _ = load_yaml_with_lines(known.asr_train_config)
         rate = frontend_rate(data)
     for triple in known.data_path_and_name_and_type:
         if len(triple) == 3 and triple[2] == "sound":
-            check_sound_scp(triple[0], rate)
+            check_sound_scp(triple[0], rate, decoding=True)
 
 
 def run_training(task: Any, name: str, cmd: Optional[Sequence[str]] = None) -> int:

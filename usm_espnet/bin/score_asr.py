@@ -21,10 +21,14 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from usm_espnet.report.results import (PAPER_RESULTS, plot_per_language, print_table,
-                                       results_markdown, update_recipe_results)
-from usm_espnet.scoring.asr import (read_trn, read_utt2lang,
-                                    score_asr, write_scores)
+from usm_espnet.report.results import (
+    PAPER_RESULTS,
+    plot_per_language,
+    print_table,
+    results_markdown,
+    update_recipe_results,
+)
+from usm_espnet.scoring.asr import check_ids, describe_os_error, read_trn, read_utt2lang, score_asr, write_scores
 from usm_espnet.utils import atomic_write_bytes, atomic_write_text, str2bool
 
 
@@ -73,12 +77,12 @@ def _parse_info(items: List[str]) -> Dict[str, str]:
         An ordered dict of keys to values.
 
     Raises:
-        SystemExit: An item without ``=``.
+        ValueError: An item without ``=``.
     """
     out: Dict[str, str] = {}
     for item in items:
         if "=" not in item:
-            raise SystemExit(f"--info expects KEY=VALUE, got {item!r}")
+            raise ValueError(f"--info expects KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
         out[key.strip()] = value.strip()
     return out
@@ -99,31 +103,39 @@ def main(argv: Optional[List[str]] = None) -> int:
         argv: Command-line arguments (``sys.argv[1:]`` when None).
 
     Returns:
-        Exit status 0 on success (errors raise).
+        0 on success, 1 on bad input (one ``ERROR:`` line naming the file, and
+        the line where one applies, on stderr).
     """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     args = get_parser().parse_args(argv)
     if args.utt2lang is None and args.lang is None:
-        raise SystemExit("give --utt2lang or --lang")
-
-    refs = read_trn(args.ref)
-    hyps = read_trn(args.hyp)
-    if args.strip_tags:
-        refs = {u: strip_tags(t) for u, t in refs.items()}
-        hyps = {u: strip_tags(t) for u, t in hyps.items()}
-    if args.utt2lang is not None:
-        utt2lang = read_utt2lang(args.utt2lang)
-    else:
-        utt2lang = {utt: args.lang for utt in refs}
-    scores = score_asr(refs, hyps, utt2lang, missing=args.missing)
+        print("ERROR: give --utt2lang or --lang", file=sys.stderr)
+        return 1
+    try:
+        extra = _parse_info(args.info)
+        refs = read_trn(args.ref)
+        hyps = read_trn(args.hyp)
+        if args.strip_tags:
+            refs = {u: strip_tags(t) for u, t in refs.items()}
+            hyps = {u: strip_tags(t) for u, t in hyps.items()}
+        utt2lang = read_utt2lang(args.utt2lang) if args.utt2lang is not None else None
+        check_ids(refs, hyps, utt2lang, args.ref, args.hyp, args.utt2lang, args.missing)
+        if utt2lang is None:
+            utt2lang = {utt: args.lang for utt in refs}
+        scores = score_asr(refs, hyps, utt2lang, missing=args.missing)
+    except OSError as e:
+        print(f"ERROR: {describe_os_error(e)}", file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
 
     out_dir = Path(args.out_dir)
     write_scores(out_dir, scores, refs, hyps, num_examples=args.num_examples)
     png = out_dir / "per_language.png"
     plot_per_language(scores, png, args.title)
 
-    extra = _parse_info(args.info)
     command = "python -m usm_espnet.bin.score_asr " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     extra.setdefault("command", command)

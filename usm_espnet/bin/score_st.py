@@ -103,7 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         0 on success, 1 on bad input.
     """
     from usm_espnet.report.results import PAPER_RESULTS, update_recipe_results
-    from usm_espnet.scoring.asr import read_utt2lang
+    from usm_espnet.scoring.asr import check_ids, describe_os_error, read_utt2lang
     from usm_espnet.scoring.st import read_text_map, score_st, st_results_markdown, write_st_scores
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -124,11 +124,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.strip_tags:
             refs = {u: strip_tags(t) for u, t in refs.items()}
             hyps = {u: strip_tags(t) for u, t in hyps.items()}
-        utt2lang = (read_utt2lang(args.utt2lang) if args.utt2lang is not None
-                    else {u: args.lang for u in refs})
+        utt2lang = read_utt2lang(args.utt2lang) if args.utt2lang is not None else None
+        check_ids(refs, hyps, utt2lang, args.ref, args.hyp, args.utt2lang, args.missing)
+        if utt2lang is None:
+            utt2lang = {u: args.lang for u in refs}
         scores = score_st(refs, hyps, utt2lang, missing=args.missing, tokenize=args.tokenize,
                           lowercase=args.lowercase)
-    except (ValueError, OSError) as e:
+    except OSError as e:
+        print(f"ERROR: {describe_os_error(e)}", file=sys.stderr)
+        return 1
+    except ValueError as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
     out_dir = Path(args.out_dir)

@@ -17,8 +17,13 @@ training runs with :class:`usm_espnet.tasks.guarded_trainer.GuardedTrainer`.
 
 import sys
 
-from usm_espnet.tasks.best_rq import BestRQTask
-from usm_espnet.tasks.guarded_trainer import GuardedTrainer
+if __name__ == "__main__":  # --help from a cached text, without importing ESPnet (8-20 s)
+    from usm_espnet.bin._help import exit_if_help
+
+    exit_if_help("ssl_train")
+
+from usm_espnet.tasks.best_rq import BestRQTask  # noqa: E402
+from usm_espnet.tasks.guarded_trainer import GuardedTrainer  # noqa: E402
 
 BestRQTask.trainer = GuardedTrainer
 

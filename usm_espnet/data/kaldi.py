@@ -65,6 +65,8 @@ __all__ = [
     "read_audio_info",
     "read_datadir",
     "read_kaldi_map",
+    "UTF8_BOM",
+    "strip_bom",
     "validate_datadir",
     "write_datadir",
 ]
@@ -176,7 +178,42 @@ def _submap(m: Dict[str, Any], keys: Iterable[str]) -> Dict[str, Any]:
     return items
 
 
-def read_kaldi_map(path: PathLike, *, allow_empty_value: bool = False) -> KaldiMap:
+#: The UTF-8 byte-order mark some Windows editors (Notepad, Excel's "CSV UTF-8") put first.
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def strip_bom(raw: bytes, name: str, bom: str = "strip") -> bytes:
+    """Remove a UTF-8 byte-order mark from the start of a file's bytes.
+
+    Kaldi and ESPnet read a BOM as part of the first key (``\ufeffu0``), which then
+    sorts after every other key and ends up in decoded ids. Our readers drop it with
+    a warning naming the file; where the file is handed to ESPnet afterwards (which
+    would keep it), ``bom="error"`` reports it instead.
+
+    Args:
+        raw: The file's bytes.
+        name: The file, for the message.
+        bom: ``"strip"`` (warn and drop) or ``"error"`` (raise).
+
+    Returns:
+        ``raw`` without the BOM.
+
+    Raises:
+        DataDirError: ``bom="error"`` and the file starts with a BOM.
+    """
+    if not raw.startswith(UTF8_BOM):
+        return raw
+    if bom == "error":
+        raise DataDirError(
+            f"{name}:1: the file starts with a UTF-8 byte-order mark (BOM, bytes EF BB BF), "
+            f"which ESPnet would read as part of the first id; remove it "
+            f"(sed -i '1s/^\\xEF\\xBB\\xBF//' {name})")
+    logger.warning("%s: ignoring the UTF-8 byte-order mark (BOM) at the start of the file", name)
+    return raw[len(UTF8_BOM):]
+
+
+def read_kaldi_map(path: PathLike, *, allow_empty_value: bool = False,
+                   bom: str = "strip") -> KaldiMap:
     """Read a ``key value...`` file into an ordered map (file order is kept).
 
     The key is everything up to the first space or tab; the value is the rest of
@@ -187,6 +224,8 @@ def read_kaldi_map(path: PathLike, *, allow_empty_value: bool = False) -> KaldiM
         path: File to read (UTF-8).
         allow_empty_value: Accept lines that hold only a key (value ``""``);
             otherwise such a line is malformed.
+        bom: A UTF-8 byte-order mark at the start: ``"strip"`` (logged warning)
+            or ``"error"`` (for files ESPnet reads afterwards); see :func:`strip_bom`.
 
     Returns:
         A :class:`KaldiMap` with ``path`` and per-key line numbers recorded.
@@ -201,8 +240,11 @@ def read_kaldi_map(path: PathLike, *, allow_empty_value: bool = False) -> KaldiM
             raw = f.read()
     except FileNotFoundError:
         raise DataDirError(f"{name}: file not found") from None
+    except IsADirectoryError:
+        raise DataDirError(f"{name}: is a directory, not a file") from None
     except OSError as e:
         raise DataDirError(f"{name}: cannot read: {e.strerror or e}") from None
+    raw = strip_bom(raw, name, bom)
     chunks = raw.split(b"\n")
     if chunks and chunks[-1] == b"":
         chunks.pop()

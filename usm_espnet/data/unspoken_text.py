@@ -33,7 +33,7 @@ import os
 import shutil
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
-from usm_espnet.data.kaldi import DataDirError
+from usm_espnet.data.kaldi import DataDirError, strip_bom
 from usm_espnet.data.languages import FLEURS_LANGUAGES
 from usm_espnet.utils import replace_dir
 
@@ -44,7 +44,7 @@ SKIP_REASONS = ("blank", "empty_after_normalisation", "duplicate", "in_transcrip
 
 def _read_lines(path: str) -> List[str]:
     with open(path, "rb") as f:
-        raw = f.read().split(b"\n")
+        raw = strip_bom(f.read(), path).split(b"\n")  # a byte-order mark: dropped, logged
     if raw and raw[-1] == b"":
         raw.pop()
     out = []

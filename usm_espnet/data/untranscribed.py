@@ -18,7 +18,7 @@ import logging
 import os
 from typing import Dict, List, Optional, Sequence
 
-from usm_espnet.data.kaldi import DataDir, DataDirError, write_datadir
+from usm_espnet.data.kaldi import DataDir, DataDirError, strip_bom, write_datadir
 from usm_espnet.data.languages import FLEURS_LANGUAGES
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ def read_wav_list(path: str) -> List[str]:
     seen: Dict[str, int] = {}
     with open(path, "rb") as f:
         for n, raw in enumerate(f, 1):
+            if n == 1:
+                raw = strip_bom(raw, path)  # logged; a Windows editor's byte-order mark
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:

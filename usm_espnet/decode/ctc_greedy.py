@@ -55,13 +55,14 @@ def load_lang_masks(lang_token_sets: str, utt2lang: str, vocab_size: int):
         m = torch.zeros(vocab_size, dtype=torch.bool)
         m[torch.tensor(ids, dtype=torch.long)] = True
         masks[lang] = m
+    from usm_espnet.data.kaldi import read_kaldi_map
+
+    raw = read_kaldi_map(utt2lang)  # file:line errors; a byte-order mark is dropped
     u2l = {}
-    with open(utt2lang, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            parts = line.split()
-            if len(parts) != 2:
-                raise ValueError(f"{utt2lang}:{n}: expected 'utt lang', got {line.rstrip()!r}")
-            u2l[parts[0]] = parts[1]
+    for utt, lang in raw.items():
+        if len(lang.split()) != 1:
+            raise ValueError(f"{raw.where(utt)}: expected 'utt lang', got {utt} {lang!r}")
+        u2l[utt] = lang
     unknown = sorted(set(u2l.values()) - set(masks))
     if unknown:
         raise ValueError(f"{utt2lang}: languages {unknown} have no token set in {lang_token_sets}")

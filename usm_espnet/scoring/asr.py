@@ -30,7 +30,6 @@ from typing import Dict, Iterable, List, Optional, Tuple, Union
 import jiwer
 
 from usm_espnet.scoring.normalize import cer_string, normalize_text, tokenize_words
-
 from usm_espnet.utils import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -186,6 +185,7 @@ def _decode_lines(path: Path) -> Iterable[Tuple[int, str]]:
 
     Raises:
         ValueError: A line is not valid UTF-8 (names ``file:line``).
+        OSError: The file cannot be opened (missing, a directory ...).
     """
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
@@ -193,6 +193,10 @@ def _decode_lines(path: Path) -> Iterable[Tuple[int, str]]:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
                 raise ValueError(f"{path}:{lineno}: not valid UTF-8 ({e})") from e
+            if lineno == 1 and line.startswith("\ufeff"):
+                logger.warning("%s: ignoring the UTF-8 byte-order mark (BOM) at the start "
+                               "of the file", path)
+                line = line[1:]
             yield lineno, line.rstrip("\r\n")
 
 
@@ -514,3 +518,58 @@ def write_scores(out_dir: PathLike, scores: Dict[str, LangScore], refs: Dict[str
     atomic_write_text(out_dir / "per_utt.tsv", "\n".join(rows) + "\n")
     if num_examples > 0:
         atomic_write_text(out_dir / "alignments.txt", "\n".join(examples) + "\n")
+
+
+def check_ids(refs: Dict[str, str], hyps: Dict[str, str], utt2lang: Optional[Dict[str, str]],
+              ref_path: PathLike, hyp_path: PathLike, utt2lang_path: Optional[PathLike] = None,
+              missing: str = "error") -> None:
+    """Check that references, hypotheses and languages name the same utterances.
+
+    Used by the scoring entry points (``score_asr``, ``score_st``) before scoring, so
+    that each problem is one message naming the file at fault.
+
+    Args:
+        refs: Reference texts (from ``ref_path``).
+        hyps: Hypotheses (from ``hyp_path``).
+        utt2lang: Languages (from ``utt2lang_path``), or None when one ``--lang`` is given.
+        ref_path: The reference file, for messages.
+        hyp_path: The hypothesis file, for messages.
+        utt2lang_path: The utt2lang file, for messages.
+        missing: ``"error"``: every reference needs a hypothesis; ``"empty"``: missing
+            ones are scored as empty (still an error when no id is shared at all).
+
+    Raises:
+        ValueError: No references; no hypotheses; no shared id; hypotheses missing
+            (``missing="error"``); references without a language.
+    """
+    if not refs:
+        raise ValueError(f"{ref_path}: no reference transcripts (empty file)")
+    if not hyps:
+        raise ValueError(f"{hyp_path}: no hypotheses (empty file; did decoding finish?) "
+                         f"for the {len(refs)} utterances of {ref_path}")
+    shared = [u for u in refs if u in hyps]
+    if not shared:
+        raise ValueError(
+            f"{hyp_path}: none of its {len(hyps)} utterance ids is in {ref_path} (e.g. "
+            f"{next(iter(hyps))!r} here, {next(iter(refs))!r} there): hypotheses of "
+            f"another test set?")
+    lacking = [u for u in refs if u not in hyps]
+    if lacking and missing == "error":
+        raise ValueError(
+            f"{hyp_path}: no hypothesis for {_describe_ids(lacking)} of {ref_path} "
+            f"({len(shared)} of {len(refs)} present; --missing empty scores the missing "
+            f"ones as empty)")
+    if utt2lang is not None:
+        nolang = [u for u in refs if u not in utt2lang]
+        if nolang:
+            raise ValueError(f"{utt2lang_path}: no language for {_describe_ids(nolang)} of "
+                             f"{ref_path}")
+
+
+def describe_os_error(e: OSError) -> str:
+    """``"<file>: <reason>"`` for an error opening a file (no errno, no traceback)."""
+    if isinstance(e, IsADirectoryError):
+        return f"{e.filename}: is a directory, not a file"
+    if isinstance(e, FileNotFoundError):
+        return f"{e.filename}: file not found"
+    return f"{e.filename}: {e.strerror}" if e.filename else str(e)

@@ -108,6 +108,10 @@ def read_text_map(path: PathLike, allow_empty: bool = True) -> Dict[str, str]:
                 line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as e:
                 raise ValueError(f"{where}: not valid UTF-8 ({e.reason})") from None
+            if lineno == 1 and line.startswith("\ufeff"):
+                logger.warning("%s: ignoring the UTF-8 byte-order mark (BOM) at the start "
+                               "of the file", path)
+                line = line[1:]
             if not line.strip():
                 continue
             if line[0].isspace():
