@@ -11,8 +11,11 @@ For each encoder size, on the same batch of log-mel features:
   frames (the paper's defaults throughout).
 
 Each is timed ``--repeats`` times after a warm-up; medians are compared.
-One line per size, then, as the last line, ``bestrq_overhead=<x>`` for the
-largest size run (the target is <= 0.05). The heads cost N x codes x d per
+One line per size; then the quantizer's peak extra memory at the 0.6B pre-training
+config's batch (``conf/pretrain/best_rq_0.6b.yaml``: 16M samples = 1000 s of audio,
+128 mels, measured in a child process as its peak RSS after the call minus its RSS
+just before it, an upper bound, ``quantizer_peak_extra_mb=``; ``--no-mem`` skips it); then, as the last line,
+``bestrq_overhead=<x>`` for the largest size run (the target is <= 0.10). The heads cost N x codes x d per
 masked frame whatever the encoder, so the ratio falls as the encoder grows.
 """
 
@@ -85,11 +88,12 @@ def measure(size: str, batch: int, seconds: float, repeats: int) -> dict:
 
     def bestrq_step():
         loss_fn.zero_grad(set_to_none=True)
-        labels, _ = quant(feats, lens)
         mask = compute_mask(lens, T, cfg.mask_prob, cfg.mask_span)
+        enc_mask = mask_to_encoder_rate(mask, stack)
+        labels, _ = quant(feats, lens, select=enc_mask)  # as the models do: masked frames only
         apply_mask(feats, mask, cfg.noise_std)
         h = enc_out.requires_grad_(True)
-        loss, _ = loss_fn(h, olens0, labels, mask_to_encoder_rate(mask, stack))
+        loss, _ = loss_fn(h, olens0, labels, enc_mask)
         loss.backward()
 
     t_enc = _median_time(encoder_step, repeats)
@@ -99,12 +103,49 @@ def measure(size: str, batch: int, seconds: float, repeats: int) -> dict:
             "ratio": t_rq / t_enc}
 
 
+MEM_BATCH, MEM_SECONDS, MEM_MELS = 32, 31.25, 128  # 1000 s: the 0.6B config's 16M-sample batch
+
+_MEM_CHILD = """
+import resource, sys, torch
+sys.path.insert(0, {root!r})
+from usm_espnet.ssl.best_rq import RandomProjectionQuantizer, compute_mask, mask_to_encoder_rate
+torch.set_num_threads(1)
+B, T, F = {b}, int({s} * 100), {f}
+q = RandomProjectionQuantizer(F, 4)
+feats = torch.randn(B, T, F)
+lens = torch.full((B,), T)
+mask = mask_to_encoder_rate(compute_mask(lens, T, 0.01, 40), 4)
+q(feats[:1, :400], lens[:1].clamp(max=400))  # warm-up (allocator, kernels)
+import os
+page_kb = os.sysconf("SC_PAGE_SIZE") / 1024.0
+with open("/proc/self/statm") as f:
+    current_kb = int(f.read().split()[1]) * page_kb  # resident now, before the call
+labels, _ = q(feats, lens, select=mask)
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # peak so far, the call included
+assert int((labels[..., 0] >= 0).sum()) == int(mask.sum())
+# an upper bound on the call's extra memory: it also counts any earlier peak above `current`
+print(max(0.0, peak_kb - current_kb) / 1024.0)
+"""
+
+
+def quantizer_peak_extra_mb() -> float:
+    """Peak RSS growth (MB) of one quantizer call on the 0.6B batch, in a fresh process."""
+    import subprocess
+
+    code = _MEM_CHILD.format(root=str(Path(__file__).resolve().parents[1]), b=MEM_BATCH,
+                             s=MEM_SECONDS, f=MEM_MELS)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(r.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="tiny,mid", help=f"comma-separated of {','.join(SIZES)}")
     p.add_argument("--batch", type=int, default=4, help="utterances per batch")
     p.add_argument("--seconds", type=float, default=8.0, help="seconds per utterance")
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--no-mem", dest="mem", action="store_false",
+                   help="skip the quantizer memory measurement at the 0.6B batch")
     a = p.parse_args(argv)
     sizes = [s.strip() for s in a.sizes.split(",") if s.strip()]
     bad = [s for s in sizes if s not in SIZES]
@@ -121,6 +162,9 @@ def main(argv=None) -> int:
               f"{r['t_enc'] * 1000:.0f} ms, BEST-RQ {r['t_bestrq'] * 1000:.0f} ms, "
               f"ratio {r['ratio']:.3f}", flush=True)
         last = r
+    if a.mem:
+        print(f"quantizer_peak_extra_mb={quantizer_peak_extra_mb():.0f}  # 0.6B config batch: "
+              f"{MEM_BATCH} x {MEM_SECONDS:g} s, {MEM_MELS} mels, N=16 x 8192 codes", flush=True)
     print(f"bestrq_overhead={last['ratio']:.3f}")
     return 0
 

@@ -73,3 +73,19 @@ def test_pretrain_health_cli(tmp_path):
     r = subprocess.run([sys.executable, "-m", "usm_espnet.bin.pretrain_health", str(tmp_path / "nope")],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and r.stderr.startswith("ERROR: ") and r.stderr.count("\n") == 1
+
+
+def test_quantizer_labels_only_selected_frames_in_bounded_chunks():
+    from usm_espnet.ssl.best_rq import IGNORE_LABEL, RandomProjectionQuantizer
+
+    torch.manual_seed(1)
+    q = RandomProjectionQuantizer(6, 2, num_quantizers=3, codebook_size=11, codebook_dim=4, seed=5)
+    feats, lens = torch.randn(2, 21, 6), torch.tensor([21, 13])
+    full, _ = q(feats, lens)
+    select = torch.rand(2, 10) < 0.5
+    q.chunk_rows = 3  # several chunks per quantizer
+    part, label_lens = q(feats, lens, select=select)
+    assert label_lens.tolist() == [10, 6]
+    want = select & (torch.arange(10)[None] < label_lens[:, None])
+    assert torch.equal(part[want], full[want])
+    assert (part[~want] == IGNORE_LABEL).all()

@@ -251,18 +251,31 @@ class RandomProjectionQuantizer(nn.Module):
             f"codebook_size={self.codebook_size}, codebook_dim={self.codebook_dim}"
         )
 
+    #: Frames whose code similarities are computed at once per quantizer: bounds the
+    #: quantizer's temporary memory to rows x codebook_size fp32 values (128 MB at 8192 codes).
+    chunk_rows: int = 4096
+
     @torch.no_grad()
     def forward(
-        self, feats: torch.Tensor, feat_lens: torch.Tensor
+        self, feats: torch.Tensor, feat_lens: torch.Tensor, select: Optional[torch.Tensor] = None
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Compute labels for (unmasked) features.
+
+        Only the frames the loss needs are quantized: valid (not padding) frames, and of
+        those only ``select``'s when it is given (BEST-RQ's masked frames). The projection
+        and code search run one quantizer and at most :attr:`chunk_rows` frames at a time,
+        so the temporary memory is bounded whatever the batch (a dense frames x N x codes
+        similarity tensor would be about 12 GB at the 0.6B config's batch).
 
         Args:
             feats: (B, T, F) features.
             feat_lens: (B,) valid lengths.
+            select: Optional (B, >= T // stack) bool at the label rate; frames outside it
+                get ``IGNORE_LABEL``.
 
         Returns:
-            labels: (B, T // stack, N) long; ``IGNORE_LABEL`` (-1) at padding.
+            labels: (B, T // stack, N) long; ``IGNORE_LABEL`` (-1) at padding and at
+            frames not selected.
             label_lens: (B,) ``feat_lens // stack``.
         """
         if feats.size(-1) != self.feature_dim:
@@ -270,13 +283,19 @@ class RandomProjectionQuantizer(nn.Module):
                 f"expected feature dim {self.feature_dim}, got {feats.size(-1)}"
             )
         x, label_lens = stack_frames(feats.detach(), feat_lens, self.stack)
-        x = F.layer_norm(x.float(), (self.input_dim,))
-        proj = torch.einsum("btd,ndc->btnc", x, self.projections.float())
-        proj = F.normalize(proj, dim=-1)
-        sims = torch.einsum("btnc,nkc->btnk", proj, self.codebooks.float())
-        labels = sims.argmax(dim=-1)
-        valid = _lengths_to_valid(label_lens, labels.size(1))
-        labels = labels.masked_fill(~valid[..., None], IGNORE_LABEL)
+        B, Ts = x.shape[:2]
+        want = _lengths_to_valid(label_lens, Ts)
+        if select is not None:
+            want = want & select[:, :Ts].to(want.device)
+        labels = torch.full((B, Ts, self.num_quantizers), IGNORE_LABEL, dtype=torch.long, device=x.device)
+        rows = F.layer_norm(x[want].float(), (self.input_dim,))  # (M, stack * F)
+        out = torch.empty(rows.size(0), self.num_quantizers, dtype=torch.long, device=x.device)
+        for n in range(self.num_quantizers):
+            proj = F.normalize(rows @ self.projections[n].float(), dim=-1)  # (M, codebook_dim)
+            book = self.codebooks[n].float()
+            for i in range(0, rows.size(0), self.chunk_rows):
+                out[i:i + self.chunk_rows, n] = (proj[i:i + self.chunk_rows] @ book.T).argmax(dim=-1)
+        labels[want] = out
         return labels, label_lens
 
 
@@ -474,7 +493,8 @@ class BestRQLoss(nn.Module):
             loss: scalar, cross-entropy at masked frames averaged over heads.
             stats: detached ``loss``, ``acc_head{i}``, ``acc``, ``prior_acc`` (the
             batch's accuracy of always guessing each head's most frequent masked
-            code, averaged over heads), ``codebook_perplexity`` and ``masked_fraction``.
+            code, averaged over heads), ``codebook_perplexity`` (of the masked frames'
+            labels) and ``masked_fraction``.
             In eval mode the masked targets and hits are also accumulated for
             :meth:`eval_summary` (whole-set health).
         """
@@ -485,8 +505,8 @@ class BestRQLoss(nn.Module):
         T = min(enc_out.size(1), labels.size(1), frame_mask.size(1))
         enc_out, labels, frame_mask = enc_out[:, :T], labels[:, :T], frame_mask[:, :T]
         valid = _lengths_to_valid(enc_lens.to(enc_out.device), T)
-        valid = valid & (labels >= 0).all(dim=-1)
-        sel = valid & frame_mask.to(valid.device)
+        # labels may exist at masked frames only (the quantizer skips the others)
+        sel = valid & frame_mask.to(valid.device) & (labels >= 0).all(dim=-1)
         n_sel = int(sel.sum())
 
         stats: Dict[str, torch.Tensor] = {}
@@ -516,7 +536,7 @@ class BestRQLoss(nn.Module):
         for i, a in enumerate(accs):
             stats[f"acc_head{i}"] = a.detach()
         stats["acc"] = torch.stack([a.detach() for a in accs]).mean()
-        stats["codebook_perplexity"] = self._perplexity(labels[valid])
+        stats["codebook_perplexity"] = self._perplexity(labels[sel])
         n_valid = max(int(valid.sum()), 1)
         stats["masked_fraction"] = torch.tensor(n_sel / n_valid)
         stats["loss"] = loss.detach()
@@ -607,11 +627,11 @@ class BestRQ(nn.Module):
             loss and stats (see :meth:`BestRQLoss.forward`).
         """
         gen = self._mask_generator if generator is None else generator
-        labels, _ = self.quantizer(feats, feat_lens)
         mask = compute_mask(
             feat_lens, feats.size(1), self.config.mask_prob, self.config.mask_span, gen
         )
+        enc_mask = mask_to_encoder_rate(mask, self.stack)
+        labels, _ = self.quantizer(feats, feat_lens, select=enc_mask)  # masked frames only
         masked = apply_mask(feats, mask, self.config.noise_std, gen)
         enc_out, enc_lens, _ = self.encoder(masked, feat_lens)
-        enc_mask = mask_to_encoder_rate(mask, self.stack)
         return self.loss_fn(enc_out, enc_lens, labels, enc_mask)

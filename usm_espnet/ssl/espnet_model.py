@@ -159,19 +159,20 @@ class ESPnetBestRQModel(AbsESPnetModel):
         feats, lens = self._extract_feats(speech, speech_lengths)
         if self.normalize is not None:
             feats, lens = self.normalize(feats, lens)
-        labels, _ = self.quantizer(feats, lens)
         # Validation uses a fixed mask draw so that its loss is comparable across epochs;
         # under DDP each rank draws its own masks (ESPnet seeds all ranks alike).
         gen = self._rank_generator() if self.training else torch.Generator().manual_seed(self.config.seed + 1)
         mask = compute_mask(lens, feats.size(1), self.config.mask_prob,
                             self.config.mask_span, gen)
+        enc_mask = mask_to_encoder_rate(mask, self.stack)
+        labels, _ = self.quantizer(feats, lens, select=enc_mask)  # only the frames the loss uses
         masked = apply_mask(feats, mask, self.config.noise_std, gen)
         if self.specaug is not None and self.training:
             masked, lens = self.specaug(masked, lens)
         enc, enc_lens, _ = self.encoder(masked, lens)
         if isinstance(enc, (tuple, list)):  # encoders returning intermediate outputs
             enc = enc[0]
-        loss, stats = self.loss_fn(enc, enc_lens, labels, mask_to_encoder_rate(mask, self.stack))
+        loss, stats = self.loss_fn(enc, enc_lens, labels, enc_mask)
         # A non-finite loss is left to ESPnet's trainer, which logs and skips the update.
         loss, stats, weight = force_gatherable((loss, stats, speech.size(0)), loss.device)
         return loss, stats, weight

@@ -1079,11 +1079,12 @@ class MOSTModel(nn.Module):
         """
         _check_feats(feats, feat_lens)
         bq = self.config.bestrq
-        labels, _ = self.quantizer(feats, feat_lens)
         mask = compute_mask(feat_lens, feats.size(1), bq.mask_prob, bq.mask_span, generator)
+        enc_mask = mask_to_encoder_rate(mask, self.stack)
+        labels, _ = self.quantizer(feats, feat_lens, select=enc_mask)  # masked frames only
         masked = apply_mask(feats, mask, bq.noise_std, generator)
         enc, enc_lens = self.shared_encode(self.speech_encode(masked, feat_lens))
-        return self.loss_fn(enc, enc_lens, labels, mask_to_encoder_rate(mask, self.stack))
+        return self.loss_fn(enc, enc_lens, labels, enc_mask)
 
     def paired_losses(self, feats: torch.Tensor, feat_lens: torch.Tensor,
                       text: torch.Tensor, text_lens: torch.Tensor,
