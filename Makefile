@@ -36,7 +36,7 @@ test-all: lint
 
 demo: install
 	@start=$$(date +%s); cd egs/fleurs/asr1 && ./run.sh --preset demo $(DEMO_ARGS) && \
-	  echo "make demo: finished in $$(( $$(date +%s) - start )) s"
+	  echo "make demo: finished in $$(( $$(date +%s) - start )) s; table: egs/fleurs/asr1/exp/asr_demo/RESULTS.md, chart: egs/fleurs/asr1/exp/asr_demo/results/"
 
 bench: install
 	@for b in bench/*.py; do [ -e "$$b" ] || { echo "no benchmarks yet"; continue; }; \

@@ -57,7 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                      [(lbl, float(v)) for lbl, v in (split_label_value(x, "--paper_row") for x in a.paper_row)])
         if a.plot:
             base = os.path.dirname(os.path.abspath(a.recipe_results))
-            plot_comparison(rows, os.path.join(base, a.plot), a.title)
+            plot_comparison(rows, os.path.join(base, a.plot), a.title, standin=a.standin)
         cmd = "python -m usm_espnet.bin.compare_results " + " ".join(
             shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
         md = comparison_markdown(rows, a.title, a.standin, paper, a.note, cmd, a.plot,

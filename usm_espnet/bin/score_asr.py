@@ -134,7 +134,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     out_dir = Path(args.out_dir)
     write_scores(out_dir, scores, refs, hyps, num_examples=args.num_examples)
     png = out_dir / "per_language.png"
-    plot_per_language(scores, png, args.title)
+    plot_per_language(scores, png, args.title, standin=args.standin)
 
     command = "python -m usm_espnet.bin.score_asr " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))

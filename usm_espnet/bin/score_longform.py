@@ -49,7 +49,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 label, path = split_label_value(item, "--compare")
                 models.append((label, lfr.load_scores(path)))
             if a.plot:
-                lfr.plot_wer_vs_length(models, os.path.join(base, a.plot), a.title)
+                lfr.plot_wer_vs_length(models, os.path.join(base, a.plot), a.title, standin=a.standin)
             md = lfr.comparison_markdown(models, a.title, a.standin, cmd, a.plot)
         else:
             for opt in ("ref", "hyp", "utt2dur", "out_dir"):
@@ -64,7 +64,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             lfr.save_scores(os.path.join(a.out_dir, "scores.json"), scores)
             plot = a.plot
             if plot:
-                lfr.plot_wer_vs_length([("", scores)], os.path.join(base, plot), a.title)
+                lfr.plot_wer_vs_length([("", scores)], os.path.join(base, plot), a.title, standin=a.standin)
             md = lfr.recordings_markdown(scores, a.title, a.standin, cmd, plot)
             with open(os.path.join(a.out_dir, "RESULTS.md"), "w", encoding="utf-8") as f:
                 f.write(md)
