@@ -9,6 +9,7 @@ def test_register_adds_encoder_and_parser_accepts_it():
     names = registry.register(["espnet2.tasks.asr"])
     assert "espnet2.tasks.asr:encoder_choices:usm_conformer" in names
     from espnet2.tasks.asr import ASRTask, encoder_choices
+
     from usm_espnet.nets.usm_conformer import USMConformerEncoder
 
     assert encoder_choices.get_class("usm_conformer") is USMConformerEncoder
@@ -37,6 +38,7 @@ def test_unregistered_key_is_rejected_by_espnet_parser():
 
 def test_usm_conformer_defaults_forward():
     import torch
+
     from usm_espnet.nets.usm_conformer import USMConformerEncoder
 
     enc = USMConformerEncoder(input_size=20, output_size=16, attention_heads=2,

@@ -102,7 +102,6 @@ def test_train_and_decode_with_registered_encoder(tmp_path, run_module, monkeypa
     # per-language adapters at inference: identity adapters change nothing; a perturbed
     # adapter for one language changes only that language's utterances
     import torch
-
     from espnet2.tasks.asr import ASRTask
 
     from usm_espnet.nets.adapters import Adapters

@@ -1,6 +1,7 @@
 """BEST-RQ pre-training through ESPnet's trainer, then its encoder loaded for fine-tuning."""
 
 import json
+
 import numpy as np
 import pytest
 import soundfile as sf

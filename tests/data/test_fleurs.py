@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import pytest
 import soundfile as sf
-
 from shared_data import real_speech
+
 from usm_espnet.bin import make_standin_fleurs as standin_bin
 from usm_espnet.bin import prepare_fleurs as prepare_bin
 from usm_espnet.data.fleurs import (
@@ -396,7 +396,8 @@ def test_standin_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
 # ------------------------------------------------------------ real FLEURS clips
 
 
-@pytest.mark.skipif(not REAL_FLEURS.is_dir(), reason=f"real FLEURS clips not found at {REAL_FLEURS} (set USM_REAL_SPEECH)")
+@pytest.mark.skipif(not REAL_FLEURS.is_dir(),
+                    reason=f"real FLEURS clips not found at {REAL_FLEURS} (set USM_REAL_SPEECH)")
 def test_real_fleurs_clips(tmp_path: Path) -> None:
     """Real FLEURS test clips (Ogg/Opus + normalised transcripts) repacked in the FLEURS layout.
 

@@ -11,8 +11,8 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import pytest
 import soundfile as sf
-
 from shared_data import real_speech
+
 from usm_espnet.bin import make_standin_longform as standin_bin
 from usm_espnet.bin import prepare_longform as prepare_bin
 from usm_espnet.data.fleurs import _split_speakers, fleurs_normalize

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from usm_espnet.scoring.asr import (ErrorCounts, LangScore, average, read_trn,
-                                    read_utt2lang, score_asr, score_utterance,
-                                    write_scores)
+from usm_espnet.scoring.asr import (
+    ErrorCounts,
+    LangScore,
+    average,
+    read_trn,
+    read_utt2lang,
+    score_asr,
+    score_utterance,
+    write_scores,
+)
 from usm_espnet.scoring.normalize import is_unsegmented, normalize_text
 
 

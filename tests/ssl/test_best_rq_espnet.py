@@ -139,7 +139,8 @@ def test_overfits_a_tiny_batch():
 
 
 def test_task_builds_from_yaml_and_shares_asr_encoders(tmp_path):
-    from usm_espnet.tasks.best_rq import BestRQTask, encoder_choices as ssl_encoders
+    from usm_espnet.tasks.best_rq import BestRQTask
+    from usm_espnet.tasks.best_rq import encoder_choices as ssl_encoders
 
     assert ssl_encoders.classes is encoder_choices.classes
     cfg = tmp_path / "c.yaml"

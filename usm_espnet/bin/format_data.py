@@ -39,9 +39,8 @@ def _init(job: Dict) -> None:
 
 def _one(utt: str) -> Tuple[str, Optional[str], int, str]:
     """-> (utt, wav path or None when skipped, num_samples, reason)."""
-    import soundfile as sf
-
     import numpy as np
+    import soundfile as sf
 
     from usm_espnet.data.kaldi import AudioError, check_wav_complete, load_audio
 

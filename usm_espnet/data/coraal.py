@@ -1249,8 +1249,7 @@ def make_standin_coraal(
     from scipy.signal import resample_poly
 
     from usm_espnet.data.fleurs import gender_of_variant
-    from usm_espnet.data.synth import (OUTPUT_SAMPLE_RATE, SynthItem, make_speakers,
-                                       synthesize_many, write_wav_atomic)
+    from usm_espnet.data.synth import OUTPUT_SAMPLE_RATE, SynthItem, make_speakers, synthesize_many, write_wav_atomic
 
     t0 = time.perf_counter()
     comps = list(dict.fromkeys(c.upper() for c in components))

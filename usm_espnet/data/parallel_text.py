@@ -1538,7 +1538,7 @@ def _text_groups(pt: ParallelText) -> List[List[str]]:
 
 
 def split_ids(pt: ParallelText,
-              fractions: Dict[str, float] = {"train": 0.8, "dev": 0.1, "test": 0.1},
+              fractions: Optional[Dict[str, float]] = None,
               seed: int = 0, cover_chars: bool = True) -> Dict[str, List[str]]:
     """Split sentence ids into disjoint sets (e.g. train/dev/test).
 
@@ -1559,6 +1559,8 @@ def split_ids(pt: ParallelText,
     Returns:
         split name -> ids (in ``pt.ids`` order).
     """
+    if fractions is None:
+        fractions = {"train": 0.8, "dev": 0.1, "test": 0.1}
     if not fractions or any(f <= 0 for f in fractions.values()):
         raise ValueError(f"fractions must be positive: {fractions}")
     if abs(sum(fractions.values()) - 1.0) > 1e-6:

@@ -28,7 +28,6 @@ import logging
 from typing import Optional
 
 import torch
-
 from espnet2.asr.espnet_model import ESPnetASRModel
 from espnet2.asr.transducer.error_calculator import ErrorCalculatorTransducer
 

@@ -64,18 +64,17 @@ from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Uni
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from espnet2.asr.ctc import CTC
 from espnet2.asr.encoder.conformer_encoder import (
+    ConformerEncoder,
     Conv2dSubsampling,
     Conv2dSubsampling1,
     Conv2dSubsampling2,
     Conv2dSubsampling6,
     Conv2dSubsampling8,
-    ConformerEncoder,
 )
 from espnet2.legacy.nets.pytorch_backend.nets_utils import make_pad_mask
+from torch import nn
 
 from usm_espnet.nets.chunk_conformer import ChunkConformerEncoder, ConformerBlock
 from usm_espnet.ssl.best_rq import (

@@ -36,7 +36,6 @@ import logging
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 import torch
-
 from espnet2.asr.encoder.abs_encoder import AbsEncoder
 from espnet2.asr.frontend.abs_frontend import AbsFrontend
 from espnet2.asr.specaug.abs_specaug import AbsSpecAug

@@ -48,8 +48,7 @@ import argparse
 import logging
 import math
 import os
-from typing import (Any, Callable, Collection, Dict, Iterator, List, Mapping, Optional,
-                    Sequence, Tuple)
+from typing import Any, Callable, Collection, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
