@@ -101,7 +101,10 @@ class LongFormEncoder:
             encoder is a :class:`ChunkConformerEncoder` with chunk or local attention.
         window_seconds: Output window length (rounded to whole chunks); default one
             chunk in ``stream`` mode (it recomputes nothing, so small windows are
-            free and keep memory lowest), 60 s otherwise (fewer recomputed edges).
+            free and keep memory lowest; on a GPU, windows of several chunks -- e.g.
+            64 s -- run each block on all their chunks at once, far fewer kernel
+            launches, memory still bounded by the window), 60 s otherwise (fewer
+            recomputed edges).
         mode: ``auto`` (``stream`` for chunk attention, else ``exact``),
             ``exact``, ``stream``, ``fast`` or ``onepass``.
         overlap_seconds: Context on each side in ``fast`` mode.
@@ -230,20 +233,21 @@ class LongFormEncoder:
     def _stream(self, reader, total, progress):
         """Exact streaming encoding (chunk attention): embed window by window, blocks chunk by chunk."""
         enc = self.encoder
-        C = enc.chunk_frames
 
-        def chunks():
+        def groups():
+            # a whole window (a multiple of the chunk, on the chunk grid) goes through
+            # each block in one call -- its chunks folded into the batch of the
+            # attention -- so larger windows mean fewer, larger kernels (on a GPU:
+            # launch overhead amortised); memory stays bounded by the window
             for a, b, _, _ in self.windows(total):
                 x0, x1, f0, f1 = self.sample_span(a, b, reader.num_samples)
                 feats, _ = self._features(reader.read(x0, x1), x0, f0, f1)
                 x, _ = enc.embed(feats)
-                x = enc.drop(x)[:, : b - a]
-                for c in range(0, x.size(1), C):
-                    yield x[:, c: c + C]
+                yield enc.drop(x)[:, : b - a]
 
         offset = 0
         with torch.no_grad():
-            for out in _stream_blocks(enc, chunks()):
+            for out in _stream_blocks(enc, groups()):
                 n = out.size(1)
                 if progress is not None:
                     progress(n)
@@ -328,7 +332,7 @@ class AudioReader:
 
 
 class _BlockStream:
-    """One Conformer block of a chunk-attention encoder, run chunk by chunk.
+    """One Conformer block of a chunk-attention encoder, run chunk by chunk (or by groups of chunks).
 
     Feed-forward modules work per frame and attention inside a chunk, so a
     chunk's attention output is final as soon as the chunk has arrived; only
@@ -398,7 +402,8 @@ class _BlockStream:
 
 
 def _stream_blocks(encoder, chunks):
-    """Run ``encoder``'s blocks over an iterator of (1, C, d) embedded chunks; yield output chunks."""
+    """Run ``encoder``'s blocks over an iterator of (1, L, d) embedded pieces (L a multiple of the
+    chunk, on the chunk grid; the last may be shorter); yield output pieces of the same lengths."""
     att = dict(encoder.attention_kwargs())
     streams = [_BlockStream(b, att) for b in encoder.blocks]
 

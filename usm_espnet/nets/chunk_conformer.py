@@ -7,8 +7,9 @@ attention is chunked: feed-forward and convolution modules run on the whole
 sequence, so convolutions see frames of the neighbouring chunks.
 
 * ``attention_type: chunk``: the sequence is cut on a fixed grid of
-  ``chunk_frames`` encoder frames (from ``chunk_seconds``) and the chunks are
-  folded into the batch, so time and memory grow linearly with length.
+  ``chunk_frames`` encoder frames (from ``chunk_seconds``) and the whole chunks
+  are folded into the batch (a shorter last chunk attends on its own, not padded
+  to a full chunk), so time and memory grow linearly with length.
 * ``attention_type: local``: query blocks of ``max(left, right)`` frames attend
   to their own block and both neighbours (a fixed-size window) with a band
   mask ``-left <= j - i <= right``; also linear in length, no T x T mask.
@@ -18,7 +19,12 @@ Positions are relative only (Transformer-XL style: content bias ``u``,
 position bias ``v``, sinusoidal offsets projected per layer), so the encoder is
 translation invariant -- what exact window-by-window long-form encoding needs.
 Attention runs through ``torch.nn.functional.scaled_dot_product_attention``
-with the position term as its additive mask.
+with the position term as its additive mask; the position scores are computed
+only for the offsets a chunk (or block) spans and rearranged with the
+Transformer-XL relative shift (a strided view), all shapes static -- no host
+syncs, and ``torch.compile(fullgraph=True)`` traces the encoder in one graph.
+Pointwise convolutions run as matmuls in (B, T, C) layout. For hour-long
+training inputs, ``activation_checkpointing`` recomputes each block in backward.
 """
 
 from __future__ import annotations
@@ -29,10 +35,21 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from espnet2.asr.encoder.abs_encoder import AbsEncoder
 
 ATTENTION_TYPES = ("global", "local", "chunk")
+
+
+def _sinusoids(first: int, count: int, dim: int, device=None, dtype=torch.float32) -> torch.Tensor:
+    """Sinusoidal embeddings of the offsets ``first .. first + count - 1`` (count, dim)."""
+    pos = torch.arange(first, first + count, device=device, dtype=torch.float32)[:, None]
+    inv = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32)
+                    * (-math.log(10000.0) / dim))
+    ang = pos * inv  # (count, dim / 2)
+    # interleave: even columns sin, odd columns cos
+    return torch.stack([torch.sin(ang), torch.cos(ang)], dim=-1).reshape(count, dim).to(dtype)
 
 
 def sinusoid_offsets(max_offset: int, dim: int, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -42,13 +59,26 @@ def sinusoid_offsets(max_offset: int, dim: int, device=None, dtype=torch.float32
         max_offset: Largest absolute offset.
         dim: Embedding dimension (even).
     """
-    pos = torch.arange(-max_offset, max_offset + 1, device=device, dtype=torch.float32)[:, None]
-    inv = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32)
-                    * (-math.log(10000.0) / dim))
-    emb = torch.zeros(pos.size(0), dim, device=device)
-    emb[:, 0::2] = torch.sin(pos * inv)
-    emb[:, 1::2] = torch.cos(pos * inv)
-    return emb.to(dtype)
+    return _sinusoids(-max_offset, 2 * max_offset + 1, dim, device, dtype)
+
+
+def rel_shift(scores: torch.Tensor, tq: int, tk: int) -> torch.Tensor:
+    """Turn scores over a table of offsets into (query, key) scores (Transformer-XL's relative shift).
+
+    Args:
+        scores: (..., tq, tq + tk); column ``c`` of row ``i`` is the score of the
+            offset ``c - (tq - 1) + base`` (a table of offsets
+            ``base - (tq - 1) .. base + tk``, the last one unused).
+
+    Returns:
+        (..., tq, tk) with ``out[..., i, j] = scores[..., i, j - i + tq - 1]``: the
+        score of offset ``j - i + base``. A flat view skewed by one element per
+        row -- no index tensor, no gather, no host sync; its backward is a copy.
+    """
+    w = tq + tk
+    lead = scores.shape[:-2]
+    flat = scores.reshape(*lead, tq * w)
+    return flat.narrow(-1, tq - 1, tq * (w - 1)).view(*lead, tq, w - 1)[..., :tk]
 
 
 class RelPosSelfAttention(nn.Module):
@@ -74,24 +104,27 @@ class RelPosSelfAttention(nn.Module):
         nn.init.xavier_uniform_(self.pos_bias_v)
         self.dropout = dropout
 
-    def _attend(self, q, k, v, offsets, valid):
-        """Attention of queries q over keys k with relative ``offsets`` (key - query).
+    def _attend(self, q, k, v, base: int, valid):
+        """Attention of queries q over keys k whose offset (key - query position) is ``j - i + base``.
 
         Args:
-            q: (N, H, Tq, dk); k, v: (N, H, Tk, dk).
-            offsets: (Tq, Tk) long, key position minus query position.
-            valid: (N, Tq, Tk) bool, True where a query may attend to a key.
+            q: (..., H, Tq, dk); k, v: (..., H, Tk, dk).
+            base: Offset of key 0 from query 0 (0, or ``-W`` for local blocks).
+            valid: bool, broadcastable to (..., H, Tq, Tk), True where a query may
+                attend to a key.
+
+        The offsets spanned are known from the shapes, so nothing waits for the
+        device; the position scores are computed for the ``Tq + Tk`` offsets of the
+        span only and rearranged by :func:`rel_shift`.
         """
-        R = int(offsets.abs().max()) if offsets.numel() else 0
-        p = self.pos(sinusoid_offsets(R, self.dim, q.device, q.dtype))  # (2R+1, dim)
-        p = p.view(-1, self.heads, self.dk).transpose(0, 1)  # (H, 2R+1, dk)
-        qv = q + self.pos_bias_v[None, :, None, :].to(q.dtype)
-        qu = q + self.pos_bias_u[None, :, None, :].to(q.dtype)
-        bd_all = torch.matmul(qv, p.transpose(1, 2).unsqueeze(0))  # (N, H, Tq, 2R+1)
-        idx = (offsets + R).expand(q.size(0), self.heads, -1, -1)
-        bd = torch.gather(bd_all, 3, idx) / math.sqrt(self.dk)
-        neg = torch.finfo(bd.dtype).min
-        bias = bd.masked_fill(~valid[:, None], neg)
+        tq, tk = q.size(-2), k.size(-2)
+        table = _sinusoids(base - (tq - 1), tq + tk, self.dim, q.device, q.dtype)
+        p = self.pos(table).view(tq + tk, self.heads, self.dk).permute(1, 2, 0)  # (H, dk, Tq+Tk)
+        scale = 1.0 / math.sqrt(self.dk)
+        qv = (q + self.pos_bias_v[:, None, :].to(q.dtype)) * scale
+        qu = q + self.pos_bias_u[:, None, :].to(q.dtype)
+        bd = rel_shift(torch.matmul(qv, p), tq, tk)  # (..., H, Tq, Tk)
+        bias = bd.masked_fill(~valid, torch.finfo(bd.dtype).min)
         return F.scaled_dot_product_attention(
             qu, k, v, attn_mask=bias, dropout_p=self.dropout if self.training else 0.0)
 
@@ -111,31 +144,45 @@ class RelPosSelfAttention(nn.Module):
         """
         B, T, _ = x.shape
         H, dk = self.heads, self.dk
-        q, k, v = self.qkv(x).view(B, T, 3, H, dk).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(x)  # (B, T, 3 dim)
         dev = x.device
+
+        def split(t):  # (N, L, 3 dim) -> q, k, v (N, H, L, dk)
+            return t.view(t.size(0), t.size(1), 3, H, dk).permute(2, 0, 3, 1, 4).unbind(0)
+
         if attention_type == "global" or reference:
-            pos = torch.arange(T, device=dev)
-            offsets = pos[None, :] - pos[:, None]
-            allowed = valid[:, None, :] & torch.ones(T, T, dtype=torch.bool, device=dev)
-            if attention_type == "chunk":
-                allowed = allowed & ((pos[:, None] // chunk) == (pos[None, :] // chunk))
-            elif attention_type == "local":
-                allowed = allowed & (offsets >= -left) & (offsets <= right)
-            out = self._attend(q, k, v, offsets, allowed)
+            q, k, v = split(qkv)
+            if attention_type == "global":
+                allowed = valid[:, None, :]
+            else:
+                pos = torch.arange(T, device=dev)
+                offsets = pos[None, :] - pos[:, None]
+                allowed = valid[:, None, :] & torch.ones(T, T, dtype=torch.bool, device=dev)
+                if attention_type == "chunk":
+                    allowed = allowed & ((pos[:, None] // chunk) == (pos[None, :] // chunk))
+                elif attention_type == "local":
+                    allowed = allowed & (offsets >= -left) & (offsets <= right)
+            out = self._attend(q, k, v, 0, allowed[:, None]).transpose(1, 2).reshape(B, T, self.dim)
         elif attention_type == "chunk":
-            n = -(-T // chunk)
-            pad = n * chunk - T
-
-            def fold(t):  # (B, H, T, dk) -> (B*n, H, chunk, dk)
-                t = F.pad(t, (0, 0, 0, pad))
-                return t.view(B, H, n, chunk, dk).transpose(1, 2).reshape(B * n, H, chunk, dk)
-
-            kvalid = F.pad(valid, (0, pad)).view(B * n, 1, chunk).expand(-1, chunk, -1)
-            pos = torch.arange(chunk, device=dev)
-            out = self._attend(fold(q), fold(k), fold(v), pos[None, :] - pos[:, None], kvalid)
-            out = out.view(B, n, H, chunk, dk).transpose(1, 2).reshape(B, H, n * chunk, dk)
-            out = out[:, :, :T]
+            # whole chunks folded into the batch (strided views of the qkv output; a copy
+            # only when a shorter last chunk breaks the stride); that last chunk attends
+            # on its own (no padding). 4-D, as the fused SDPA kernels need.
+            n, r = T // chunk, T % chunk
+            outs = []
+            if n:
+                full = qkv[:, : n * chunk].view(B, n, chunk, 3, H, dk).permute(3, 0, 1, 4, 2, 5)
+                q, k, v = (t.flatten(0, 1) for t in full.unbind(0))  # (B n, H, C, dk)
+                kvalid = valid[:, : n * chunk].reshape(B * n, 1, 1, chunk)
+                o = self._attend(q, k, v, 0, kvalid).view(B, n, H, chunk, dk)
+                outs.append(o.permute(0, 1, 3, 2, 4).reshape(B, n * chunk, self.dim))
+            if r:
+                o = self._attend(*split(qkv[:, n * chunk:]), 0, valid[:, None, None, n * chunk:])
+                outs.append(o.transpose(1, 2).reshape(B, r, self.dim))
+            if not outs:  # empty input
+                return self.out(x)
+            out = outs[0] if len(outs) == 1 else torch.cat(outs, 1)
         elif attention_type == "local":
+            q, k, v = split(qkv)
             W = max(left, right, 1)
             n = -(-T // W)
             pad = n * W - T
@@ -151,11 +198,11 @@ class RelPosSelfAttention(nn.Module):
             kj = torch.arange(3 * W, device=dev)[None, :]
             offsets = kj - W - qi
             band = (offsets >= -left) & (offsets <= right)
-            out = self._attend(qb, blocks(k), blocks(v), offsets, kv & band[None])
+            out = self._attend(qb, blocks(k), blocks(v), -W, (kv & band[None])[:, None])
             out = out.view(B, n, H, W, dk).transpose(1, 2).reshape(B, H, n * W, dk)[:, :, :T]
+            out = out.transpose(1, 2).reshape(B, T, self.dim)
         else:
             raise ValueError(f"attention_type must be one of {ATTENTION_TYPES}, got {attention_type!r}")
-        out = out.transpose(1, 2).reshape(B, T, self.dim)
         return self.out(out)
 
 
@@ -183,14 +230,16 @@ class ConvModule(nn.Module):
         self.pw2 = nn.Conv1d(dim, dim, 1)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        y = F.glu(self.pw1(x.transpose(1, 2)), dim=1)
-        y = y.masked_fill(~valid[:, None, :], 0.0)
-        y = self.dw(y)
+        # pointwise convolutions as matmuls in (B, T, C) layout: only the depthwise
+        # convolution needs channels first
+        y = F.glu(F.linear(x, self.pw1.weight.squeeze(-1), self.pw1.bias), dim=-1)
+        y = y.masked_fill(~valid[..., None], 0.0)
+        y = self.dw(y.transpose(1, 2))
         if isinstance(self.norm, nn.LayerNorm):
-            y = self.norm(y.transpose(1, 2)).transpose(1, 2)
+            y = self.norm(y.transpose(1, 2))
         else:
-            y = self.norm(y)
-        return self.pw2(F.silu(y)).transpose(1, 2)
+            y = self.norm(y).transpose(1, 2)
+        return F.linear(F.silu(y), self.pw2.weight.squeeze(-1), self.pw2.bias)
 
 
 class ConformerBlock(nn.Module):
@@ -235,10 +284,25 @@ class Conv2dSubsampling4(nn.Module):
     def out_lengths(lens: torch.Tensor) -> torch.Tensor:
         return torch.div(torch.div(lens - 1, 2, rounding_mode="floor") - 1, 2, rounding_mode="floor")
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
+    #: Output frames per convolution call: longer inputs are cut into overlapping
+    #: segments (exact: output frame i needs input frames 4 i .. 4 i + 6), so the first
+    #: convolution's output stays far below 2^31 elements (an hour of features at
+    #: d 1024 would be 7e9) and transient memory stays bounded.
+    segment = 8192
+
+    def _frames(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(x.unsqueeze(1))  # (B, C, T', F')
         B, C, T, Fd = y.shape
-        return self.linear(y.transpose(1, 2).reshape(B, T, C * Fd)), mask
+        return y.transpose(1, 2).reshape(B, T, C * Fd)
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None):
+        n = ((x.size(1) - 1) // 2 - 1) // 2
+        if n <= self.segment:
+            y = self._frames(x)
+        else:
+            y = torch.cat([self._frames(x[:, 4 * a: 4 * min(n, a + self.segment) + 3])
+                           for a in range(0, n, self.segment)], 1)
+        return self.linear(y), mask
 
 
 class ChunkConformerEncoder(AbsEncoder):
@@ -258,6 +322,10 @@ class ChunkConformerEncoder(AbsEncoder):
         input_frame_shift_ms: Feature frame shift, to turn seconds into frames.
         dropout_rate, attention_dropout_rate: Dropout.
         conv_norm: ``layer_norm`` or ``batch_norm`` in the convolution module.
+        activation_checkpointing: In training, recompute each block (and the
+            subsampling) in the backward pass instead of keeping its activations:
+            about a third more compute, activation memory of one block -- for
+            very long inputs (an hour in one batch element).
     """
 
     subsampling = 4
@@ -278,6 +346,7 @@ class ChunkConformerEncoder(AbsEncoder):
         dropout_rate: float = 0.1,
         attention_dropout_rate: float = 0.0,
         conv_norm: str = "layer_norm",
+        activation_checkpointing: bool = False,
     ) -> None:
         super().__init__()
         if attention_type not in ATTENTION_TYPES:
@@ -294,6 +363,7 @@ class ChunkConformerEncoder(AbsEncoder):
         self.chunk_frames = max(1, int(round(chunk_seconds * 1000.0 / frame_ms)))
         self.left_context, self.right_context = left_context, right_context
         self.cnn_module_kernel = cnn_module_kernel
+        self.activation_checkpointing = bool(activation_checkpointing)
         self.embed = Conv2dSubsampling4(input_size, output_size)
         self.drop = nn.Dropout(dropout_rate)
         self.blocks = nn.ModuleList(
@@ -327,12 +397,19 @@ class ChunkConformerEncoder(AbsEncoder):
         Returns:
             (B, T', d) output, (B,) output lengths, None.
         """
-        x, _ = self.embed(xs_pad)
+        ckpt = self.activation_checkpointing and self.training and torch.is_grad_enabled()
+        if ckpt:
+            x, _ = checkpoint(self.embed, xs_pad, use_reentrant=False)
+        else:
+            x, _ = self.embed(xs_pad)
         olens = Conv2dSubsampling4.out_lengths(ilens).clamp(min=0)
         valid = torch.arange(x.size(1), device=x.device)[None, :] < olens[:, None]
         x = self.drop(x)
         att = dict(self.attention_kwargs(), reference=reference_attention)
         for block in self.blocks:
-            x = block(x, valid, **att)
+            if ckpt:
+                x = checkpoint(block, x, valid, use_reentrant=False, **att)
+            else:
+                x = block(x, valid, **att)
         x = x.masked_fill(~valid[..., None], 0.0)
         return x, olens, None

@@ -1,0 +1,27 @@
+"""bench/gpu_train.py --tiny: the GPU training bench runs end to end on the CPU and ends with its two result lines."""
+
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_tiny_run_prints_the_two_result_lines(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gpu_train.py"), "--tiny",
+                          "--cases", "8x1,30x1,300x1", "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True, timeout=600, env=env, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.strip().splitlines()
+    names = [ln.split("=", 1)[0] for ln in lines[-2:]]
+    assert names == ["gpu_mfu_30s", "gpu_speedup_300s"], lines[-5:]
+    values = [float(ln.split("=", 1)[1]) for ln in lines[-2:]]
+    assert all(math.isfinite(v) and v > 0 for v in values), values
+    assert (tmp_path / "r.json").exists()
+    assert sum(1 for ln in lines if ln.startswith(("ours ", "espnet "))) == 6
