@@ -546,7 +546,7 @@ if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 
         ${python} -m usm_espnet.bin.compare_results --recipe_results "${results_md}" \
             --section_id "student_${asr_tag}_${l}" --standin "${standin}" \
             --title "${corpus}${standin_mark} ${test_set}, unseen language ${l}: noisy student (${asr_tag})" "${rows[@]}" \
-            --paper_source "USM paper (arXiv 2303.01037), noisy student on Shona, as given for this project (not checked against the paper offline)" \
+            --paper_source "USM paper (arXiv 2303.01037), Shona WER: adapters, then + noisy student, from a secondary summary of the paper (not checked against its tables)" \
             --paper_metric WER --paper_row "teacher=29.1" --paper_row "student=22.2" \
             --plot "results/student_${asr_tag}_${l}.png" \
             --note "Pseudo-labels: greedy CTC of the teacher on $(wc -l < "${d}/untranscribed/wav.scp") untranscribed utterances, kept when confidence >= ${pseudo_min_confidence} and 2-40 characters/s. Students start from ${base_model} and train on labelled + kept pseudo-labelled data with SpecAugment and noise (${noise}); options: ${adapt_args:-none} ${student_args}." \

@@ -18,29 +18,27 @@ from usm_espnet.utils import atomic_write_bytes, atomic_write_text
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# Published reference numbers. Only values printed in the paper belong here,
-# each with a comment saying where it comes from.
+# Published reference numbers (../shared/paper_numbers.md lists them with their sources).
+# Only values printed in the paper belong here, each with a comment saying where it comes from.
 PAPER_RESULTS: Dict[str, Dict[str, object]] = {
     "fleurs": {
-        "source": "USM paper (arXiv 2303.01037), USM-M, FLEURS 102 languages",
-        # USM-M, FLEURS (all 102 languages), average WER (%) as given for
-        # this project; it has not been checked against the paper text here
-        # (no copy was available offline). Check it against the FLEURS table
-        # of arXiv 2303.01037 before quoting it.
+        # USM-M on FLEURS (all 102 languages): WER 17.4 / CER 6.5, read from the USM
+        # paper (arXiv 2303.01037); a secondary summary gives other FLEURS WERs (USM-LAS
+        # 10.5, USM-M 11.8), which is why the source says the row was not re-checked.
+        "source": "USM paper (arXiv 2303.01037), USM-M on FLEURS-102 (the paper's FLEURS "
+                  "results; this row not re-checked against its table)",
         "wer": 17.4,
-        # USM-M, FLEURS (all 102 languages), average CER (%), same source
-        # and the same caveat as above.
         "cer": 6.5,
     },
     "covost2": {
+        # USM-M's average BLEU over the 21 CoVoST 2 X -> En directions is 30.7 and the
+        # previous best the paper compares with 29.6 (USM paper, CoVoST 2 results; a
+        # secondary summary agrees). Read by usm_espnet.bin.score_st (scoring/st.py).
         "source": ("USM paper (arXiv 2303.01037), CoVoST 2 X -> En, BLEU averaged over the "
                    "21 source languages"),
-        # Average BLEU over the 21 X -> En directions as given for this project
-        # (USM-M 30.7; Whisper 29.1); not checked against the paper text
-        # here (no copy offline). Read by usm_espnet.bin.score_st (scoring/st.py).
         "metric": "BLEU",
         "bleu": 30.7,
-        "systems": {"USM-M": 30.7, "Whisper": 29.1},
+        "systems": {"USM-M": 30.7, "previous best (as cited by the USM paper)": 29.6},
         # a translation benchmark: no WER/CER (results_markdown prints "n/a")
         "wer": None,
         "cer": None,

