@@ -54,10 +54,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import os
 import sys
 import time
+import traceback
 
 import numpy as np
 import torch
@@ -256,8 +256,11 @@ def train_bench(args, dev, shape, ceiling, results):
                     _free(dev)
                     torch.manual_seed(0)
                     t_build = time.perf_counter()
-                    with torch.device(dev):
-                        model = build(kind, shape, ckpt=want_ckpt)
+                    if kind == "ours":
+                        with torch.device(dev):
+                            model = build(kind, shape, ckpt=want_ckpt)
+                    else:  # ESPnet's modules as ESPnet builds them: on the CPU, then moved
+                        model = build(kind, shape, ckpt=want_ckpt).to(dev)
                     model.train()
                     ckpt_mode = want_ckpt
                     nparam = sum(p.numel() for p in model.parameters())
@@ -276,6 +279,7 @@ def train_bench(args, dev, shape, ceiling, results):
                     status = "OOM"
                     r = None
                 except Exception as e:  # noqa: BLE001 - record it, go on with the next case
+                    traceback.print_exc(limit=-4)
                     status = f"ERROR {type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
                     r = None
                 if status.startswith("ERROR"):
