@@ -34,10 +34,9 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from espnet2.asr.encoder.abs_encoder import AbsEncoder
 from torch import nn
 from torch.utils.checkpoint import checkpoint
-
-from espnet2.asr.encoder.abs_encoder import AbsEncoder
 
 ATTENTION_TYPES = ("global", "local", "chunk")
 
