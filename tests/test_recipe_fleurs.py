@@ -36,7 +36,9 @@ def _run(args, tmp_path, check=True):
 
 @pytest.mark.timeout(3600)
 def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
-    _run([], tmp_path)
+    first = _run([], tmp_path)
+    # stage 5 ends with, and stage 7 repeats, the BEST-RQ health line (masked accuracy vs prior)
+    assert first.stderr.count("BEST-RQ health (epoch") == 2, first.stderr[-3000:]
     exp = tmp_path / "exp" / "asr_debug"
     for n in range(1, 13):
         assert list(tmp_path.rglob(f".done.stage{n}")), f"stage {n} left no marker"

@@ -276,6 +276,14 @@ put untranscribed audio under <root>/<lang>/wav.lst and run python -m usm_espnet
     end_stage 4 "${ssl_stats_dir}"
 fi
 
+# BEST-RQ health of a pre-training experiment: masked accuracy against the prior baseline,
+# with a warning when pre-training learned nothing beyond the label prior.
+bestrq_health() {  # $1: pre-training experiment dir
+    [ -f "$1/bestrq_health.jsonl" ] || return 0
+    local line
+    while IFS= read -r line; do log "${line}"; done < <(${python} -m usm_espnet.bin.pretrain_health "$1")
+}
+
 if [ -n "${ssl_config}" ] && run_stage 5 "${ssl_exp}"; then
     begin 5 "BEST-RQ pre-training -> ${ssl_exp}"
     need 4 "${ssl_stats_dir}"
@@ -287,6 +295,7 @@ if [ -n "${ssl_config}" ] && run_stage 5 "${ssl_exp}"; then
         --valid_shape_file ${ssl_stats_dir}/valid/speech_shape \
         --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${ssl_exp} ${ssl_args}"
     end_stage 5 "${ssl_exp}"
+    bestrq_health "${ssl_exp}"
 fi
 
 if [ -n "${most_config}" ] && run_stage 5 "${most_exp}" 5most; then
@@ -343,6 +352,7 @@ if run_stage 7 "${asr_exp}"; then
             --config "${asr_config}" --args "${asr_args}" || die "the encoder of ${asr_config} cannot load ${pt_exp}'s"
         init_opts="--init_param ${pt_exp}/${pt_model}:encoder:encoder"
         log "fine-tuning: encoder from ${pt_exp}/${pt_model}, feature statistics from ${ssl_stats_dir}"
+        bestrq_health "${ssl_exp}"
     fi
     train 7 "${asr_exp}" "${asr_config}" "${python} -m usm_espnet.bin.asr_train --config ${asr_exp}/train_config.input.yaml ${tokenized_opts} \
         ${train_data_opts} --normalize global_mvn --normalize_conf stats_file=${mvn_stats} \
