@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
 # two workers (pytest-xdist): the long tests run side by side on a 2-core machine
 PYTEST_WORKERS ?= 2
-PYTEST := $(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist worksteal -p no:cacheprovider
+PYTEST := $(PY) -m pytest tests -n $(PYTEST_WORKERS) --dist worksteal -p no:cacheprovider --durations=15
 SHELL_SCRIPTS = $(shell git ls-files 'egs/*.sh' 'tools/*.sh' 'bench/*.sh' .ci/run 2>/dev/null)
 
 .PHONY: help install test test-all lint demo bench
