@@ -5,9 +5,14 @@
 #   PYTHON=/path/to/python3.12 tools/install.sh
 #
 # The venv is built in place at its final path (a venv is not relocatable: its scripts
-# keep the absolute path of its interpreter in their #! line) and a completion stamp,
-# $USM_VENV/.usm-complete, is written last. A venv without the stamp (an interrupted or
-# failed build) is removed and rebuilt from nothing, so it is never taken for a finished one.
+# keep the absolute path of its interpreter in their #! line). A build marks the directory
+# $USM_VENV/.usm-building first and writes the completion stamp $USM_VENV/.usm-complete
+# (holding the checksum of tools/requirements.lock it was synced to) last, after
+# `import espnet2, torch, torchaudio` works. A venv whose stamp is missing or names another
+# lock file is synced again and re-stamped; one left by an interrupted build (.usm-building,
+# or an empty directory) or whose pip does not run is removed and rebuilt from nothing. A
+# directory at $USM_VENV that is not such a venv is never removed: the script stops and
+# says so. Two installs into one venv wait for each other (flock on $USM_VENV.lock).
 #
 # Every run then syncs the venv against tools/requirements.lock with uv (a no-op taking
 # well under a second when nothing changed) and runs `uv pip check`, so a missing or
@@ -19,6 +24,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 venv=${USM_VENV:-${HOME}/.cache/usm-espnet/venv}
 uv_version=0.13.9
 stamp=${venv}/.usm-complete
+building=${venv}/.usm-building
+lock_sum=$(sha256sum "${here}/requirements.lock" | cut -d' ' -f1)
 
 log() { echo "[install] $*" >&2; }
 
@@ -44,13 +51,25 @@ find_python() {
     return 1
 }
 
-# A finished venv has the stamp, a working interpreter and a pip whose #! line runs.
-venv_ok() {
-    [ -f "${stamp}" ] && [ -x "${venv}/bin/python" ] && python_ok "${venv}/bin/python" &&
+# A usable venv (finished or to be re-synced): a working interpreter, a pip whose #! line
+# runs, our uv, and no mark of an unfinished build.
+venv_usable() {
+    [ ! -e "${building}" ] && [ -x "${venv}/bin/python" ] && python_ok "${venv}/bin/python" &&
         "${venv}/bin/pip" --version >/dev/null 2>&1 && "${venv}/bin/uv" --version 2>/dev/null | grep -q " ${uv_version}"
 }
 
-if ! venv_ok; then
+mkdir -p "$(dirname "${venv}")"
+exec 9>"${venv}.lock"
+if command -v flock >/dev/null 2>&1; then
+    flock -n 9 || { log "waiting for another install into ${venv} to finish"; flock 9; }
+fi
+
+if ! venv_usable; then
+    if [ -e "${venv}" ] && [ ! -e "${building}" ] && [ ! -f "${stamp}" ] && \
+        [ -n "$(ls -A "${venv}" 2>/dev/null)" ] && [ "${venv}" != "${HOME}/.cache/usm-espnet/venv" ]; then
+        echo "ERROR: ${venv} exists and is not a venv this script built or can use (no ${stamp##*/}, or its pip/uv does not run); remove it or set USM_VENV to another path." >&2
+        exit 1
+    fi
     if ! py=$(find_python); then
         echo "ERROR: usm-espnet needs Python >= 3.12 and none was found; install one or run 'PYTHON=/path/to/python3.12 make test'." >&2
         exit 1
@@ -58,7 +77,8 @@ if ! venv_ok; then
     if [ -e "${venv}" ]; then log "removing unfinished or broken venv ${venv}"; fi
     log "creating ${venv} with ${py}"
     rm -rf "${venv}"
-    mkdir -p "$(dirname "${venv}")"
+    mkdir -p "${venv}"
+    : > "${building}"
     # Built at its final path so every script's #! line is right; the stamp comes last.
     "${py}" -m venv "${venv}" || { echo "ERROR: '${py} -m venv ${venv}' failed (on Debian/Ubuntu install python3-venv)." >&2; exit 1; }
     log "installing uv ${uv_version} into the venv"
@@ -67,12 +87,16 @@ if ! venv_ok; then
 fi
 
 start=$(date +%s)
+if [ -f "${stamp}" ] && [ "$(cat "${stamp}")" != "${lock_sum}" ]; then
+    rm -f "${stamp}"  # synced to another lock file: not finished until this sync and its check pass
+fi
 VIRTUAL_ENV="${venv}" "${venv}/bin/uv" pip install -q -p "${venv}/bin/python" -r "${here}/requirements.lock"
 "${venv}/bin/uv" pip check -q -p "${venv}/bin/python" >/dev/null || {
     "${venv}/bin/uv" pip check -p "${venv}/bin/python"; echo "ERROR: pip check failed in ${venv}" >&2; exit 1; }
 if [ ! -f "${stamp}" ]; then
     "${venv}/bin/python" -c 'import espnet2, torch, torchaudio' ||
         { echo "ERROR: the venv ${venv} was built but 'import espnet2, torch, torchaudio' fails in it" >&2; exit 1; }
-    date -u +%Y-%m-%dT%H:%M:%SZ > "${stamp}"
+    echo "${lock_sum}" > "${stamp}"
+    rm -f "${building}"
 fi
 log "venv ready: ${venv} ($(( $(date +%s) - start )) s)"

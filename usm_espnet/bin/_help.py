@@ -132,8 +132,13 @@ def get_help(name: str) -> str:
 
 
 def exit_if_help(name: str, argv: Optional[Sequence[str]] = None) -> None:
-    """Print ``name``'s help and exit 0 when the command line asks for it."""
-    if help_requested(sys.argv[1:] if argv is None else argv):
+    """Print ``name``'s help and exit 0 when the command line asks for it.
+
+    With ``--config`` the parser's defaults come from that yaml, which a snapshot cannot
+    show: the caller then builds the parser as usual (slow, exact).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if help_requested(args) and not any(a == "--config" or a.startswith("--config=") for a in args):
         sys.stdout.write(get_help(name))
         sys.stdout.flush()
         raise SystemExit(0)

@@ -213,8 +213,9 @@ class GuardedTrainer(Trainer):
         if options is not None and getattr(options, "resume", False):
             repair_output_dir(Path(options.output_dir),
                               list(getattr(options, "best_model_criterion", []) or []))
-        elif options is not None and (Path(options.output_dir) / HEALTH_FILE).exists():
-            (Path(options.output_dir) / HEALTH_FILE).unlink()  # a new run: no stale records
+        elif options is not None:
+            # a new run: no stale records (every DDP rank runs this: missing_ok)
+            (Path(options.output_dir) / HEALTH_FILE).unlink(missing_ok=True)
         with atomic_torch_save():
             super().run(*args, **kwargs)
         if options is not None:
