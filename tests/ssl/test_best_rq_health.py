@@ -89,3 +89,17 @@ def test_quantizer_labels_only_selected_frames_in_bounded_chunks():
     want = select & (torch.arange(10)[None] < label_lens[:, None])
     assert torch.equal(part[want], full[want])
     assert (part[~want] == IGNORE_LABEL).all()
+
+
+def test_time_warp_is_refused_in_pretraining():
+    from espnet2.asr.specaug.specaug import SpecAug
+
+    from usm_espnet.nets.usm_conformer import USMConformerEncoder
+    from usm_espnet.ssl.espnet_model import ESPnetBestRQModel
+
+    enc = USMConformerEncoder(input_size=20, output_size=16, attention_heads=2, linear_units=32,
+                              num_blocks=1, input_layer="conv2d")
+    with pytest.raises(ValueError, match="time warp"):
+        ESPnetBestRQModel(20, None, SpecAug(apply_time_warp=True, apply_time_mask=False), None, enc,
+                          num_quantizers=2, codebook_size=8)
+    ESPnetBestRQModel(20, None, SpecAug(apply_time_warp=False, apply_time_mask=False), None, enc, num_quantizers=2, codebook_size=8)

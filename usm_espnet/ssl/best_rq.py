@@ -11,6 +11,29 @@ Everything BEST-RQ needs lives in this file:
 
 USM (arXiv 2303.01037) uses 16 independent quantizers ("multi-softmax");
 the original BEST-RQ (arXiv 2202.01855) uses one (``num_quantizers=1``).
+
+Where this implementation departs from (or fills gaps in) the papers:
+
+* **Per-frame normalisation before the projection.** Each stacked frame is
+  layer-normalised (no affine parameters) before the random projection; the
+  features are also globally mean/variance normalised (``global_mvn``) upstream.
+  BEST-RQ normalises the input features; the per-frame normalisation is ours, so
+  that the cosine codes do not depend on loudness.
+* **Masked fraction.** Spans of ``mask_span_ms`` (400 ms) start at each 10 ms frame
+  with probability ``mask_prob`` (0.01), so about 1 - 0.99^40 = 33 % of the frames of
+  a long utterance are masked; at an 8 ms hop the same settings mask about 39 %.
+  Spans are counted in frames of the frontend's actual hop.
+* **SpecAugment after the labels.** Labels come from the clean, unmasked features;
+  SpecAugment (if configured) is applied to the masked encoder input only. Time
+  warping would shift frames against their labels, so it is refused in pre-training
+  (``ESPnetBestRQModel`` raises ``ValueError``).
+* **Only masked frames are quantized** (the loss uses nothing else), in bounded chunks;
+  the logged ``codebook_perplexity`` is therefore that of the masked frames' labels.
+* **Attention in pre-training.** USM pre-trains with local self-attention (128 frames
+  left and right) and fine-tunes with 8 s chunks: ``conf/pretrain/best_rq_{0.6b,2b}.yaml``
+  use ``chunk_conformer`` with ``attention_type: local`` and the matching
+  ``conf/asr/*`` configs ``attention_type: chunk`` (same parameters, so the encoder
+  loads unchanged).
 """
 
 from __future__ import annotations

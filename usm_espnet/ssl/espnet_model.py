@@ -79,6 +79,11 @@ class ESPnetBestRQModel(AbsESPnetModel):
         frame_shift_ms: float = BestRQConfig.frame_shift_ms,
     ) -> None:
         super().__init__()
+        if specaug is not None and getattr(specaug, "time_warp", None) is not None:
+            raise ValueError(
+                "specaug with time warp cannot be used in BEST-RQ pre-training: the labels come "
+                "from the unwarped features, so warping would misalign them with the encoder "
+                "frames (set specaug_conf: {apply_time_warp: false})")
         if frontend is not None:
             hop = getattr(frontend, "hop_length", None)
             logmel = getattr(frontend, "logmel", None)
