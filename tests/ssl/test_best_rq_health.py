@@ -102,4 +102,5 @@ def test_time_warp_is_refused_in_pretraining():
     with pytest.raises(ValueError, match="time warp"):
         ESPnetBestRQModel(20, None, SpecAug(apply_time_warp=True, apply_time_mask=False), None, enc,
                           num_quantizers=2, codebook_size=8)
-    ESPnetBestRQModel(20, None, SpecAug(apply_time_warp=False, apply_time_mask=False), None, enc, num_quantizers=2, codebook_size=8)
+    ESPnetBestRQModel(20, None, SpecAug(apply_time_warp=False, apply_time_mask=False), None, enc,
+                      num_quantizers=2, codebook_size=8)
