@@ -28,7 +28,7 @@ from usm_espnet.report.results import (
     results_markdown,
     update_recipe_results,
 )
-from usm_espnet.scoring.asr import check_ids, describe_os_error, read_trn, read_utt2lang, score_asr, write_scores
+from usm_espnet.scoring.asr import describe_os_error, read_trn, score_asr, scoring_inputs, write_scores
 from usm_espnet.utils import atomic_write_bytes, atomic_write_text, str2bool
 
 
@@ -88,14 +88,6 @@ def _parse_info(items: List[str]) -> Dict[str, str]:
     return out
 
 
-_TAG = re.compile(r"<[A-Za-z0-9_\-]+>")
-
-
-def strip_tags(text: str) -> str:
-    """Drop tag tokens (``<en_us>``, ``<unk>``) and the spaces they leave."""
-    return " ".join(_TAG.sub(" ", text).split())
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the scorer.
 
@@ -114,15 +106,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     try:
         extra = _parse_info(args.info)
-        refs = read_trn(args.ref)
-        hyps = read_trn(args.hyp)
-        if args.strip_tags:
-            refs = {u: strip_tags(t) for u, t in refs.items()}
-            hyps = {u: strip_tags(t) for u, t in hyps.items()}
-        utt2lang = read_utt2lang(args.utt2lang) if args.utt2lang is not None else None
-        check_ids(refs, hyps, utt2lang, args.ref, args.hyp, args.utt2lang, args.missing)
-        if utt2lang is None:
-            utt2lang = {utt: args.lang for utt in refs}
+        refs, hyps, utt2lang = scoring_inputs(read_trn(args.ref), read_trn(args.hyp), args.ref, args.hyp,
+                                              args.utt2lang, args.lang, args.missing, args.strip_tags)
         scores = score_asr(refs, hyps, utt2lang, missing=args.missing)
     except OSError as e:
         print(f"ERROR: {describe_os_error(e)}", file=sys.stderr)

@@ -24,13 +24,6 @@ from typing import Dict, List, Optional
 
 from usm_espnet.utils import atomic_write_text, str2bool
 
-_TAG = re.compile(r"<[A-Za-z0-9_\-]+>")
-
-
-def strip_tags(text: str) -> str:
-    """Drop tag tokens (``<fr>``, ``<unk>``) and the spaces they leave."""
-    return " ".join(_TAG.sub(" ", text).split())
-
 
 def get_parser() -> argparse.ArgumentParser:
     """Build the command-line parser."""
@@ -103,7 +96,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         0 on success, 1 on bad input.
     """
     from usm_espnet.report.results import PAPER_RESULTS, update_recipe_results
-    from usm_espnet.scoring.asr import check_ids, describe_os_error, read_utt2lang
+    from usm_espnet.scoring.asr import describe_os_error, scoring_inputs
     from usm_espnet.scoring.st import read_text_map, score_st, st_results_markdown, write_st_scores
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -119,15 +112,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         key, value = item.split("=", 1)
         info[key.strip()] = value.strip()
     try:
-        refs = read_text_map(args.ref, allow_empty=False)
-        hyps = read_text_map(args.hyp)
-        if args.strip_tags:
-            refs = {u: strip_tags(t) for u, t in refs.items()}
-            hyps = {u: strip_tags(t) for u, t in hyps.items()}
-        utt2lang = read_utt2lang(args.utt2lang) if args.utt2lang is not None else None
-        check_ids(refs, hyps, utt2lang, args.ref, args.hyp, args.utt2lang, args.missing)
-        if utt2lang is None:
-            utt2lang = {u: args.lang for u in refs}
+        refs, hyps, utt2lang = scoring_inputs(
+            read_text_map(args.ref, allow_empty=False), read_text_map(args.hyp), args.ref, args.hyp,
+            args.utt2lang, args.lang, args.missing, args.strip_tags)
         scores = score_st(refs, hyps, utt2lang, missing=args.missing, tokenize=args.tokenize,
                           lowercase=args.lowercase)
     except OSError as e:

@@ -23,6 +23,7 @@ Alignment counts come from ``jiwer.process_words`` and
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple, Union
@@ -518,6 +519,38 @@ def write_scores(out_dir: PathLike, scores: Dict[str, LangScore], refs: Dict[str
     atomic_write_text(out_dir / "per_utt.tsv", "\n".join(rows) + "\n")
     if num_examples > 0:
         atomic_write_text(out_dir / "alignments.txt", "\n".join(examples) + "\n")
+
+
+_TAG = re.compile(r"<[A-Za-z0-9_\-]+>")
+
+
+def strip_tags(text: str) -> str:
+    """Drop tag tokens (``<en_us>``, ``<fr>``, ``<unk>``) and the spaces they leave."""
+    return " ".join(_TAG.sub(" ", text).split())
+
+
+def scoring_inputs(refs: Dict[str, str], hyps: Dict[str, str], ref_path: PathLike, hyp_path: PathLike,
+                   utt2lang_path: Optional[PathLike], lang: Optional[str], missing: str = "error",
+                   tags: bool = False) -> Tuple[Dict[str, str], Dict[str, str], Dict[str, str]]:
+    """What the scoring entry points (``score_asr``, ``score_st``) share after reading ref/hyp.
+
+    Strips tag tokens when ``tags`` is true, reads ``utt2lang_path`` (else every utterance
+    gets ``lang``) and checks the ids with :func:`check_ids`.
+
+    Returns:
+        ``(refs, hyps, utt2lang)``.
+
+    Raises:
+        ValueError, OSError: as :func:`check_ids` and :func:`read_utt2lang`.
+    """
+    if tags:
+        refs = {u: strip_tags(t) for u, t in refs.items()}
+        hyps = {u: strip_tags(t) for u, t in hyps.items()}
+    utt2lang = read_utt2lang(utt2lang_path) if utt2lang_path is not None else None
+    check_ids(refs, hyps, utt2lang, ref_path, hyp_path, utt2lang_path, missing)
+    if utt2lang is None:
+        utt2lang = {u: lang for u in refs}
+    return refs, hyps, utt2lang
 
 
 def check_ids(refs: Dict[str, str], hyps: Dict[str, str], utt2lang: Optional[Dict[str, str]],
