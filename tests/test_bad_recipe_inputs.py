@@ -8,14 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_data import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = {
-    "fleurs": ROOT / "egs" / "fleurs" / "asr1",
-    "coraal": ROOT / "egs" / "coraal" / "asr1",
-    "covost2": ROOT / "egs" / "covost2" / "st1",
-    "youtube_longform": ROOT / "egs" / "youtube_longform" / "asr1",
-}
 CORPUS_VAR = {"fleurs": "FLEURS", "coraal": "CORAAL", "covost2": "COVOST2",
               "youtube_longform": "LONGFORM"}
 
