@@ -30,6 +30,7 @@ from typing import Dict, List, Optional
 
 import pytest
 from badinput.corpus import KINDS, NUM_ITEMS, OTHER_KINDS, Case, make_case
+from tiny_model import TOKENS, tiny_chunk_conformer
 
 # ------------------------------------------------------------------- expectations
 E, S, K, P = "error", "skip", "kept", "passed"
@@ -111,37 +112,11 @@ class Result:
 
 # --------------------------------------------------------------------- fixtures
 
-TOKENS = ["<blank>", "<unk>", "<space>", *"abcdefghijklmnopqrstuvwxyz", "<sos/eos>"]
-
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     """A one-block chunk-attention CTC model (untrained) with its config, for decoding."""
-    import torch
-    import yaml
-
-    from usm_espnet.registry import register
-
-    register(["espnet2.tasks.asr"])
-    from espnet2.tasks.asr import ASRTask
-
-    d = tmp_path_factory.mktemp("model")
-    (d / "tokens.txt").write_text("\n".join(TOKENS) + "\n")
-    cfg = dict(frontend="default", frontend_conf=dict(n_fft=256, hop_length=160, n_mels=20),
-               normalize="none", encoder="chunk_conformer",
-               encoder_conf=dict(output_size=16, attention_heads=2, linear_units=32,
-                                 num_blocks=1, cnn_module_kernel=5, attention_type="chunk",
-                                 chunk_seconds=2),
-               decoder="none", model_conf=dict(ctc_weight=1.0))
-    (d / "in.yaml").write_text(yaml.safe_dump(cfg))
-    args = ASRTask.get_parser().parse_args(
-        ["--config", str(d / "in.yaml"), "--token_list", str(d / "tokens.txt"),
-         "--token_type", "char", "--output_dir", str(d)])
-    torch.manual_seed(0)
-    model = ASRTask.build_model(args)
-    torch.save(model.state_dict(), d / "model.pth")
-    (d / "config.yaml").write_text(yaml.safe_dump(vars(args)))
-    return d
+    return tiny_chunk_conformer(tmp_path_factory.mktemp("model"))
 
 
 # ---------------------------------------------------------------------- runners

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tiny_model import TOKENS, tiny_chunk_conformer
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / "usm_espnet" / "bin"
@@ -29,7 +30,6 @@ ENTRY_POINTS = sorted(p.stem for p in BIN.glob("*.py") if not p.stem.startswith(
 #: parser (importing torch and espnet2.tasks) takes 8-20 s.
 HELP_CPU_SECONDS = 3.0
 HEAVY_MODULES = ("torch", "espnet2.tasks.abs_task")
-TOKENS = ["<blank>", "<unk>", "<space>", *"abcdefghijklmnopqrstuvwxyz", "<sos/eos>"]
 
 
 def _env(**extra):
@@ -142,34 +142,6 @@ def test_asr_train_accepts_every_option_of_espnet_asr_train(tmp_path):
 # --------------------------------------------------- ESPnet drop-in (Python, decoding)
 
 
-def _tiny_chunk_conformer(d: Path) -> Path:
-    """Config + untrained weights of a one-block chunk-attention CTC model."""
-    import torch
-    import yaml
-
-    from usm_espnet.registry import register
-
-    register(["espnet2.tasks.asr"])
-    from espnet2.tasks.asr import ASRTask
-
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "tokens.txt").write_text("\n".join(TOKENS) + "\n")
-    cfg = dict(frontend="default", frontend_conf=dict(n_fft=256, hop_length=160, n_mels=20),
-               normalize="none", encoder="chunk_conformer",
-               encoder_conf=dict(output_size=16, attention_heads=2, linear_units=32,
-                                 num_blocks=1, cnn_module_kernel=5, attention_type="chunk",
-                                 chunk_seconds=2),
-               decoder="none", model_conf=dict(ctc_weight=1.0))
-    (d / "in.yaml").write_text(yaml.safe_dump(cfg))
-    args = ASRTask.get_parser().parse_args(
-        ["--config", str(d / "in.yaml"), "--token_list", str(d / "tokens.txt"),
-         "--token_type", "char", "--output_dir", str(d)])
-    torch.manual_seed(0)
-    torch.save(ASRTask.build_model(args).state_dict(), d / "model.pth")
-    (d / "config.yaml").write_text(yaml.safe_dump(vars(args)))
-    return d
-
-
 SPEECH2TEXT = r"""
 import json, sys
 import usm_espnet
@@ -186,7 +158,7 @@ print(json.dumps({"cheap": cheap, "encoder": type(s2t.asr_model.encoder).__modul
 
 
 def test_speech2text_loads_a_chunk_conformer_model_after_import_usm_espnet(tmp_path):
-    d = _tiny_chunk_conformer(tmp_path / "model")
+    d = tiny_chunk_conformer(tmp_path / "model")
     r = subprocess.run([sys.executable, "-c", SPEECH2TEXT, str(d / "config.yaml"),
                         str(d / "model.pth")], cwd=tmp_path, env=_env(),
                        capture_output=True, text=True, timeout=600)
