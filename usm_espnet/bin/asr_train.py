@@ -32,6 +32,21 @@ from espnet2.tasks.asr import ASRTask  # noqa: E402
 from usm_espnet.tasks.guarded_trainer import GuardedTrainer  # noqa: E402
 
 ASRTask.trainer = GuardedTrainer
+_espnet_build_optimizers = ASRTask.build_optimizers.__func__
+
+
+def _build_optimizers(cls, args, model):
+    """ESPnet's optimizer, with the parameter groups of ``model: usm``'s ``encoder_lr_scale``."""
+    groups = getattr(model, "optimizer_param_groups", None)
+    groups = groups(float(args.optim_conf.get("lr", 1e-3))) if groups is not None else None
+    if groups is None or args.sharded_ddp or args.exclude_weight_decay:
+        return _espnet_build_optimizers(cls, args, model)
+    from espnet2.tasks.abs_task import optim_classes
+
+    return [optim_classes[args.optim](groups, **args.optim_conf)]
+
+
+ASRTask.build_optimizers = classmethod(_build_optimizers)
 
 
 def get_parser():

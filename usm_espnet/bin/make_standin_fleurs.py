@@ -62,6 +62,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--snr_db", type=_snr, default=None,
                    help="additive white noise: SNR in dB, or LOW,HIGH drawn per utterance "
                    "(default clean)")
+    p.add_argument("--acoustics", default="clean", choices=["clean", "varied"],
+                   help="recording conditions: clean (espeak-ng's output) or varied (noise floor, "
+                        "background noise at several SNRs, pauses, rate and pitch per utterance)")
     p.add_argument("--no_archive", action="store_true",
                    help="leave audio extracted in audio/<split>/ instead of audio/<split>.tar.gz")
     p.add_argument("--extra_untranscribed", type=int, default=0,
@@ -92,7 +95,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             args.out_root, langs=args.langs, num_sentences=args.num_sentences,
             utts_per_sentence=args.utts_per_sentence, num_train_speakers=args.num_train_speakers,
             num_test_speakers=args.num_test_speakers, seed=args.seed, nj=args.nj,
-            snr_db=args.snr_db, archive=not args.no_archive,
+            snr_db=args.snr_db, acoustics=args.acoustics, archive=not args.no_archive,
             extra_untranscribed=args.extra_untranscribed, extra_text=args.extra_text, progress=not args.no_progress,
             force=args.force,
         )

@@ -799,6 +799,7 @@ def make_standin_fleurs(
     seed: int = 0,
     nj: int = 2,
     snr_db: Union[None, float, Tuple[float, float]] = None,
+    acoustics: Optional[str] = None,
     archive: bool = True,
     extra_untranscribed: int = 0,
     extra_text: int = 0,
@@ -855,6 +856,10 @@ def make_standin_fleurs(
         nj: Synthesis worker processes.
         snr_db: ``None`` (clean), a fixed SNR in dB, or a ``(low, high)`` range drawn
             uniformly per utterance, for additive white noise.
+        acoustics: A name in :data:`usm_espnet.data.synth.ACOUSTICS`: ``None``/``clean``
+            (espeak-ng's output) or ``varied`` (noise floor, background noise at several
+            SNRs, pauses, per-utterance rate and pitch), for every part alike: train,
+            dev, test and untranscribed.
         archive: Ship audio as ``audio/<split>.tar.gz`` (as downloaded FLEURS);
             otherwise leave it extracted in ``audio/<split>/``.
         extra_untranscribed: Untranscribed utterances per language (0: none).
@@ -873,7 +878,7 @@ def make_standin_fleurs(
         UnsupportedLanguageError: espeak-ng cannot speak a language.
     """
     from usm_espnet.data import parallel_text
-    from usm_espnet.data.synth import SynthItem, espeak_voice, synthesize_many
+    from usm_espnet.data.synth import SynthItem, acoustics_of, espeak_voice, synthesize_many
 
     t0 = time.perf_counter()
     out_root = os.path.abspath(os.fspath(out_root))
@@ -919,6 +924,9 @@ def make_standin_fleurs(
         extra_untranscribed=extra_untranscribed, fractions=fractions)
     if extra_text:  # only when used, so that older corpora keep their hash
         params["extra_text"] = extra_text
+    cond = acoustics_of(acoustics)
+    if cond is not None:
+        params["acoustics"] = acoustics
     digest = _params_hash(params)
     marker = os.path.join(out_root, DONE_MARKER)
     if os.path.lexists(out_root):
@@ -1001,7 +1009,8 @@ def make_standin_fleurs(
                         snr = float(snr_db)
                     utt = utt_id_of(lang, split, file_name)
                     out_path = os.path.join(build, lang, "audio", split, file_name)
-                    items.append(SynthItem(utt, raw, lang, spk, out_path, snr, num % (2 ** 31)))
+                    items.append(SynthItem(utt, raw, lang, spk, out_path, snr, num % (2 ** 31),
+                                           cond))
                     row = FleursRow(number_of[sid], file_name, raw, norm, fleurs_chars(norm), 1,
                                     gender_of_variant(spk.variant))
                     meta[utt] = (lang, split, row, spk.id, "" if snr is None else f"{snr:g}")
@@ -1026,8 +1035,10 @@ def make_standin_fleurs(
                     file_name = f"{lang}_{chosen:06d}.wav"
                     utt = f"untranscribed-{lang}-{chosen:06d}"
                     out_path = os.path.join(build, "untranscribed", lang, file_name)
+                    spk = rng.choice(train_spk)
+                    item_seed = rng.randrange(2 ** 31) if cond is not None else 0
                     items.append(
-                        SynthItem(utt, raw, lang, rng.choice(train_spk), out_path, None, 0))
+                        SynthItem(utt, raw, lang, spk, out_path, None, item_seed, cond))
                     untr.setdefault(lang, []).append((utt, file_name))
                     chosen += 1
                 if chosen < extra_untranscribed:

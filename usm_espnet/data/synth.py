@@ -625,8 +625,115 @@ def add_noise(x: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
     return y.astype(np.float32)
 
 
+@dataclass(frozen=True)
+class Acoustics:
+    """Recording conditions laid over a clean synthetic utterance.
+
+    espeak-ng speaks over exact digital silence, always at a speaker's one rate and
+    pitch, with 0.1 s of silence at each end. Real recordings have a noise floor,
+    background noise, pauses and a speaking style that varies from one utterance to
+    the next. For self-supervised pre-training this matters: digital silence maps to
+    one quantizer code, so a large share of BEST-RQ's labels is trivially predictable
+    (see ``docs`` of :mod:`usm_espnet.ssl.best_rq`). Every draw comes from the item's
+    seed, so a corpus stays a pure function of its parameters.
+
+    Args:
+        floor_db: Range of the noise floor, dB below the speech power (always added:
+            no digital silence). ``None``: no floor.
+        noise_prob: Probability that an utterance also gets background noise.
+        noise_snr_db: Its SNR range (dB); the colour (white, pink, brown) is drawn too.
+        edge_s: Range of the silence before and after the speech (seconds).
+        pause_prob: Probability of one extra pause inside the utterance, put in a gap
+            between words (a low-energy stretch of the clean speech).
+        pause_s: Range of that pause's length (seconds).
+        rate_jitter: Speaking rate scaled by a factor drawn from ``1 +- rate_jitter``.
+        pitch_jitter: Base pitch shifted by up to this many espeak-ng pitch units.
+    """
+
+    floor_db: Optional[Tuple[float, float]] = None
+    noise_prob: float = 0.0
+    noise_snr_db: Tuple[float, float] = (10.0, 30.0)
+    edge_s: Tuple[float, float] = (EDGE_SILENCE_S, EDGE_SILENCE_S)
+    pause_prob: float = 0.0
+    pause_s: Tuple[float, float] = (0.2, 0.8)
+    rate_jitter: float = 0.0
+    pitch_jitter: int = 0
+
+
+#: Named acoustic conditions of the stand-ins (``--acoustics``): ``clean`` is espeak-ng's
+#: own output; ``varied`` suits self-supervised pre-training and long recordings.
+ACOUSTICS: Dict[str, Optional[Acoustics]] = {
+    "clean": None,
+    "varied": Acoustics(floor_db=(35.0, 55.0), noise_prob=0.5, noise_snr_db=(10.0, 30.0),
+                        edge_s=(0.1, 0.8), pause_prob=0.5, pause_s=(0.2, 0.8),
+                        rate_jitter=0.15, pitch_jitter=10),
+}
+
+
+def acoustics_of(name: Optional[str]) -> Optional[Acoustics]:
+    """The :data:`ACOUSTICS` entry called ``name`` (``None`` or ``""``: clean)."""
+    if not name:
+        return None
+    if name not in ACOUSTICS:
+        raise ValueError(f"unknown acoustics {name!r}; choose one of {', '.join(ACOUSTICS)}")
+    return ACOUSTICS[name]
+
+
+def _gaps(x: np.ndarray, sr: int, floor_db: float = -40.0, min_gap_s: float = 0.04) -> List[int]:
+    """Sample positions in the middle of low-energy stretches between speech (word gaps)."""
+    frame = max(1, int(0.01 * sr))
+    n = len(x) // frame
+    if n < 3:
+        return []
+    energy = (x[:n * frame].reshape(n, frame).astype(np.float64) ** 2).mean(axis=1)
+    quiet = energy < energy.max() * 10 ** (floor_db / 10)
+    active = np.nonzero(~quiet)[0]
+    if len(active) < 2:
+        return []
+    out, start = [], None
+    for i in range(int(active[0]), int(active[-1]) + 1):
+        if quiet[i] and start is None:
+            start = i
+        elif not quiet[i] and start is not None:
+            if (i - start) * frame >= min_gap_s * sr:
+                out.append((start + i) // 2 * frame)
+            start = None
+    return out
+
+
+def apply_acoustics(x: np.ndarray, sr: int, acoustics: Acoustics, seed: int) -> np.ndarray:
+    """Lay :class:`Acoustics` (pause, edges, noise, floor) over a clean utterance ``x``."""
+    rng = np.random.default_rng(seed)
+    x = x.astype(np.float64)
+    p_sig = float(np.mean(x ** 2)) if len(x) else 0.0
+    if acoustics.pause_prob > 0 and rng.random() < acoustics.pause_prob:
+        gaps = _gaps(x, sr)
+        if gaps:
+            at = gaps[int(rng.integers(len(gaps)))]
+            pause = np.zeros(int(rng.uniform(*acoustics.pause_s) * sr))
+            x = np.concatenate([x[:at], pause, x[at:]])
+    # x has EDGE_SILENCE_S at each end (from _trim); pad (or cut) to the drawn edges
+    margin = int(round(EDGE_SILENCE_S * sr))
+    core = x[margin:len(x) - margin] if len(x) > 2 * margin else x
+    lead, trail = (int(rng.uniform(*acoustics.edge_s) * sr) for _ in range(2))
+    x = np.concatenate([np.zeros(lead), core, np.zeros(trail)])
+    if p_sig > 0 and acoustics.noise_prob > 0 and rng.random() < acoustics.noise_prob:
+        from usm_espnet.data.noise import colored_noise
+
+        noise = colored_noise(len(x), float(rng.choice([0.0, 1.0, 2.0])), rng).astype(np.float64)
+        x = x + noise * np.sqrt(p_sig / 10 ** (rng.uniform(*acoustics.noise_snr_db) / 10))
+    if p_sig > 0 and acoustics.floor_db is not None:
+        floor = rng.standard_normal(len(x))
+        x = x + floor * np.sqrt(p_sig / 10 ** (rng.uniform(*acoustics.floor_db) / 10))
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    if peak > 0.99:
+        x *= 0.99 / peak
+    return x.astype(np.float32)
+
+
 def _synthesize(text: str, lang: str, speaker: Speaker, sample_rate: int,
-                snr_db: Optional[float], seed: int) -> Tuple[np.ndarray, float]:
+                snr_db: Optional[float], seed: int,
+                acoustics: Optional[Acoustics] = None) -> Tuple[np.ndarray, float]:
     """:func:`synthesize`, also returning the CPU seconds of the espeak-ng child."""
     voice = espeak_voice(lang)
     if not text or not text.strip():
@@ -635,10 +742,18 @@ def _synthesize(text: str, lang: str, speaker: Speaker, sample_rate: int,
         raise ValueError(f"text of {len(text)} characters is longer than the {MAX_TEXT_CHARS} "
                          f"synthesised as one utterance (MAX_TEXT_CHARS)")
     text = " ".join(text.replace("\0", " ").split())
-    samples, cpu = synthesize_raw(text, f"{voice}+{speaker.variant}", speaker.rate,
-                                  speaker.pitch, speaker.pitch_range)
+    rate, pitch = speaker.rate, speaker.pitch
+    if acoustics is not None and (acoustics.rate_jitter or acoustics.pitch_jitter):
+        jit = np.random.default_rng([seed, 1])
+        rate = int(round(rate * jit.uniform(1 - acoustics.rate_jitter, 1 + acoustics.rate_jitter)))
+        pitch = int(np.clip(pitch + jit.integers(-acoustics.pitch_jitter,
+                                                 acoustics.pitch_jitter + 1), 0, 100))
+    samples, cpu = synthesize_raw(text, f"{voice}+{speaker.variant}", rate,
+                                  pitch, speaker.pitch_range)
     x = _trim(samples.astype(np.float32) / 32768.0, ESPEAK_SAMPLE_RATE)
     y = resample(x, ESPEAK_SAMPLE_RATE, sample_rate)
+    if acoustics is not None:
+        y = apply_acoustics(y, sample_rate, acoustics, seed)
     if snr_db is not None:
         y = add_noise(y, snr_db, seed)
     return np.clip(y, -1.0, 1.0).astype(np.float32), cpu
@@ -688,7 +803,8 @@ class SynthItem:
         speaker: Speaker settings.
         out_path: Destination wav path (16 kHz, 16-bit PCM).
         snr_db: Optional SNR of additive white noise.
-        seed: Noise seed.
+        seed: Noise seed (and the seed of ``acoustics``' draws).
+        acoustics: Optional recording conditions (:class:`Acoustics`).
     """
 
     utt_id: str
@@ -698,6 +814,7 @@ class SynthItem:
     out_path: str
     snr_db: Optional[float] = None
     seed: int = 0
+    acoustics: Optional[Acoustics] = None
 
 
 @dataclass
@@ -766,7 +883,7 @@ def _process_item(item: SynthItem) -> Tuple[str, bool, float, float, str]:
     cpu_child = 0.0
     try:
         wav, cpu_child = _synthesize(item.text, item.lang, item.speaker, OUTPUT_SAMPLE_RATE,
-                                     item.snr_db, item.seed)
+                                     item.snr_db, item.seed, item.acoustics)
         write_wav_atomic(item.out_path, wav, OUTPUT_SAMPLE_RATE)
         return (item.utt_id, True, len(wav) / OUTPUT_SAMPLE_RATE,
                 time.process_time() - t0 + cpu_child, "")

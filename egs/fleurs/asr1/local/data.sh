@@ -14,6 +14,7 @@ standin_train_speakers=12    # synthetic voices for train
 standin_test_speakers=4      # disjoint voices for dev and test
 standin_reads=1          # readings of each train sentence (different voices)
 standin_snr_db=          # additive noise SNR ("" = none)
+standin_acoustics=clean  # clean (espeak-ng's output) or varied (noise floor, noise, pauses, rate/pitch)
 standin_untranscribed=0  # extra untranscribed utterances per language (pretraining)
 standin_unspoken_text=0  # extra sentences per language without audio (MOST's unspoken text)
 seed=0
@@ -35,7 +36,7 @@ if [ -z "${corpus}" ]; then
     ${py} -m usm_espnet.bin.make_standin_fleurs --out_root "${standin_dir}" \
         --num_sentences "${standin_sentences}" --num_train_speakers "${standin_train_speakers}" \
         --num_test_speakers "${standin_test_speakers}" --utts_per_sentence "${standin_reads}" \
-        --extra_untranscribed "${standin_untranscribed}" --extra_text "${standin_unspoken_text}" --seed "${seed}" --nj "${nj}" ${opts}
+        --extra_untranscribed "${standin_untranscribed}" --extra_text "${standin_unspoken_text}" --acoustics "${standin_acoustics}" --seed "${seed}" --nj "${nj}" ${opts}
 fi
 opts=""
 [ -n "${langs}" ] && opts+=" --langs ${langs}"
