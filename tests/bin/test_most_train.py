@@ -38,6 +38,7 @@ most_conf:
     paired_batch_size: 2
     text_batch_size: 4
     text_start_step: 3
+    align_max_cer: 1.0      # consistency from the first step (the rule has its own test)
     text_dropout_rate: 0.0
 batch_type: unsorted
 batch_size: 4
@@ -238,19 +239,73 @@ def test_most_tiny_yaml_matches_best_rq_tiny_and_loads_its_checkpoint(tmp_path):
     assert model.config.bestrq == bq.config
     model.train()
     model.most_step.fill_(model.config.text_start_step)
-    g = torch.Generator().manual_seed(0)
     text = torch.tensor([[3, 4, 5], [4, -1, -1]])
-    loss, stats, weight = model(
-        speech=torch.randn(2, 16000, generator=g), speech_lengths=torch.tensor([16000, 12000]),
-        paired_speech=torch.randn(2, 16000, generator=g),
-        paired_speech_lengths=torch.tensor([16000, 14000]),
-        paired_text=text, paired_text_lengths=torch.tensor([3, 1]),
-        text=text, text_lengths=torch.tensor([3, 1]))
+
+    def step():
+        g = torch.Generator().manual_seed(0)
+        return model(
+            speech=torch.randn(2, 16000, generator=g), speech_lengths=torch.tensor([16000, 12000]),
+            paired_speech=torch.randn(2, 16000, generator=g),
+            paired_speech_lengths=torch.tensor([16000, 14000]),
+            paired_text=text, paired_text_lengths=torch.tensor([3, 1]),
+            text=text, text_lengths=torch.tensor([3, 1]))
+
+    # the alignment rule: a random CTC head's alignments are not used yet
+    assert model.config.align_max_cer == 0.5
+    loss, stats, weight = step()
+    assert {"loss_bestrq", "loss_asr", "paired_cer"} <= set(stats)
+    assert "loss_consistency" not in stats and "loss_text_recon" not in stats
+    assert float(stats["aligned"]) == 0.0 and int(model.align_ready_step) == -1
+    w = 2 / (model.config.align_window + 1)  # a running mean from 1.0 (all blank)
+    assert float(model.align_cer) == pytest.approx(1 - w + w * min(float(stats["paired_cer"]), 1))
+    model.align_ready_step.fill_(0)  # as if the CTC head had become usable
+    loss, stats, weight = step()
     assert torch.isfinite(loss).all() and int(weight) == 6
     assert {"loss_bestrq", "loss_asr", "loss_consistency", "loss_duration",
             "loss_text_recon"} <= set(stats)
-    assert int(model.most_step) == model.config.text_start_step + 1
+    assert float(stats["aligned"]) == 1.0
+    assert int(model.most_step) == model.config.text_start_step + 2
     loss.sum().backward()
+
+
+def test_most_alignment_rule_latches_once_the_running_cer_is_low(tmp_path, caplog):
+    """The consistency / duration / text losses start when the CTC head's running greedy
+    CER falls to align_max_cer, the step is logged, kept in the state_dict, and stays."""
+    import logging
+
+    from usm_espnet.ssl.most import greedy_cer
+    from usm_espnet.tasks.most import MOSTTask
+
+    # greedy CER: repeats merged, blanks dropped, edit distance over reference tokens
+    best = torch.tensor([[0, 3, 3, 0, 4, 4, 5], [4, 0, 0, 0, 0, 0, 0]])
+    cer = greedy_cer(best, torch.tensor([7, 7]), torch.tensor([[3, 4, 5], [5, 6, -1]]),
+                     torch.tensor([3, 2]))
+    assert float(cer) == pytest.approx(2 / 5)  # utt 1 exact; utt 2: 4 for 5, 6 missing
+    (tmp_path / "tokens.txt").write_text("\n".join(TOKENS) + "\n")
+    (tmp_path / "most.yaml").write_text(MOST.replace("align_max_cer: 1.0", "align_max_cer: 0.5"))
+    args = MOSTTask.get_parser().parse_args(
+        ["--config", str(tmp_path / "most.yaml"), "--token_list", str(tmp_path / "tokens.txt"),
+         "--token_type", "char", "--output_dir", str(tmp_path / "exp")])
+    model = MOSTTask.build_model(args)
+    assert not model.alignments_usable()
+    caplog.set_level(logging.INFO, logger="usm_espnet.ssl.most_espnet_model")
+    for i, c in enumerate([1.0, 0.9] + [0.1] * 12):
+        model._update_alignment_rule(c, i)
+        model.most_step += 1
+        if model.alignments_usable():
+            break
+    ready = int(model.align_ready_step)
+    assert 2 < ready < 14 and float(model.align_cer) <= 0.5
+    assert f"CTC alignments usable at step {ready}" in caplog.text
+    # kept in the checkpoint; a checkpoint without the buffers loads as "not aligned"
+    state = model.state_dict()
+    assert int(state["align_ready_step"]) == ready
+    fresh = MOSTTask.build_model(args)
+    fresh.load_state_dict(state)
+    assert fresh.alignments_usable()
+    del state["align_ready_step"], state["align_cer"]
+    fresh.load_state_dict(state)
+    assert not fresh.alignments_usable()
 
 
 # ------------------------------------------------------------------------- CLI test

@@ -34,6 +34,15 @@ def last_record(path: Path) -> Optional[Dict[str, object]]:
     return rec
 
 
+def health_ratio(path: Path) -> Optional[float]:
+    """Masked accuracy / prior baseline of the last record (None without a record)."""
+    rec = last_record(path)
+    if rec is None:
+        return None
+    acc, prior = float(rec["masked_acc"]), float(rec["prior_acc"])
+    return acc / prior if prior > 0 else float("inf")
+
+
 def health_line(path: Path, min_ratio: float = MIN_RATIO) -> List[str]:
     """The summary line (and a warning line when below ``min_ratio``) for a health file."""
     rec = last_record(path)

@@ -147,6 +147,16 @@ class MOSTConfig:
         bestrq: The BEST-RQ options (quantizers, masking); must match the BEST-RQ
             checkpoint MOST starts from.
         seed: Seed of the model's own masking / random-duration generator.
+        align_max_cer: When the consistency, duration and unspoken-text losses start
+            (*ours*: 0.5). Their durations come from forced alignment with the model's
+            own CTC head, which is random when MOST starts from BEST-RQ, so early
+            alignments put tokens at arbitrary frames. The rule: these losses wait
+            until the CTC head's greedy CER on the paired batches (a running mean,
+            see ``align_window``) is at most ``align_max_cer``, and the unspoken text
+            also waits for ``text_start_step``; once started they stay on. 1.0 starts
+            them at the first step (the paper's schedule has only ``text_start_step``).
+        align_window: Paired batches the running mean of that CER spans (an
+            exponential mean with weight ``2 / (align_window + 1)``) (*ours*: 20).
     """
 
     bestrq_weight: float = 1.0
@@ -178,6 +188,8 @@ class MOSTConfig:
     blank_id: int = 0
     bestrq: BestRQConfig = field(default_factory=BestRQConfig)
     seed: int = 0
+    align_max_cer: float = 0.5
+    align_window: int = 20
 
     def __post_init__(self) -> None:
         for name in ("bestrq_weight", "asr_weight", "consistency_weight",
@@ -201,6 +213,9 @@ class MOSTConfig:
         lo, hi = self.random_duration
         _check_int("random_duration low", lo, 1)
         _check_int("random_duration high", hi, lo)
+        if not 0.0 <= float(self.align_max_cer) <= 1.0:
+            raise ValueError(f"align_max_cer must be in [0, 1], got {self.align_max_cer!r}")
+        _check_int("align_window", self.align_window, 1)
         if not 0.0 <= float(self.text_mask_prob) <= 1.0:
             raise ValueError(f"text_mask_prob must be in [0, 1], got {self.text_mask_prob!r}")
 
@@ -234,6 +249,32 @@ class MOSTConfig:
 
 
 # ------------------------------------------------------------------ input checking
+
+
+def _edit_distance(a: Sequence[int], b: Sequence[int]) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+def greedy_cer(best: torch.Tensor, lens: torch.Tensor, text: torch.Tensor,
+               text_lens: torch.Tensor, blank: int = 0, max_utts: int = 8) -> torch.Tensor:
+    """Token error rate of greedy CTC paths ``best`` (B, T) against ``text`` (B, L).
+
+    Repeats are merged and blanks dropped; only the first ``max_utts`` utterances are
+    scored (a cheap health signal, not an evaluation). Returns a 0-dim float tensor.
+    """
+    errs = total = 0
+    for b in range(min(int(best.size(0)), max_utts)):
+        path = best[b, :int(lens[b])].tolist()
+        hyp = [t for i, t in enumerate(path) if t != blank and (i == 0 or t != path[i - 1])]
+        ref = text[b, :int(text_lens[b])].tolist()
+        errs += _edit_distance(hyp, ref)
+        total += len(ref)
+    return torch.tensor(errs / max(total, 1), dtype=torch.float)
 
 
 def _check_lengths(name: str, lens: torch.Tensor, batch: int, max_len: int,
@@ -1087,7 +1128,8 @@ class MOSTModel(nn.Module):
 
     def paired_losses(self, feats: torch.Tensor, feat_lens: torch.Tensor,
                       text: torch.Tensor, text_lens: torch.Tensor,
-                      durations: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+                      durations: Optional[torch.Tensor] = None, aligned: bool = True,
+                      stats: Optional[Dict[str, torch.Tensor]] = None) -> Dict[str, torch.Tensor]:
         """ASR (CTC), consistency and duration losses on transcribed speech.
 
         The durations (unless given) come from forced alignment of the CTC head's
@@ -1103,11 +1145,15 @@ class MOSTModel(nn.Module):
             text_lens: (B,) token counts, each >= 1.
             durations: Optional (B, L) alignment durations in encoder frames;
                 each row must sum to the utterance's encoder frames.
+            aligned: False while the CTC alignments are not usable yet (see
+                ``MOSTConfig.align_max_cer``): only the CTC loss is computed.
+            stats: When given, gets ``paired_cer``: the greedy CER of the CTC head
+                on the batch's first 8 utterances.
 
         Returns:
             ``{"asr", "consistency", "duration"}`` scalar losses (``asr`` only when
             both the consistency and duration weights are 0 and no durations are
-            given: the alignment is then skipped).
+            given, or when not ``aligned``: the alignment is then skipped).
         """
         _check_tokens(text, text_lens, self.vocab_size, self.config.blank_id)
         if text.size(0) != feats.size(0):
@@ -1117,8 +1163,12 @@ class MOSTModel(nn.Module):
         text_lens = text_lens.to(enc.device)
         losses = {"asr": self.ctc(enc, enc_lens, text.to(enc.device), text_lens)}
         c = self.config
-        if c.consistency_weight == 0 and c.duration_weight == 0 and durations is None:
-            return losses  # nothing needs the alignment: skip it
+        if stats is not None:
+            stats["paired_cer"] = greedy_cer(self.ctc.argmax(enc.detach()), enc_lens, text,
+                                             text_lens, blank=c.blank_id)
+        if not aligned or (c.consistency_weight == 0 and c.duration_weight == 0
+                           and durations is None):
+            return losses  # nothing needs the alignment (yet): skip it
         if durations is None:
             with torch.no_grad():
                 durations = ctc_durations(self.ctc.log_softmax(enc.detach()), enc_lens, text,
@@ -1166,8 +1216,8 @@ class MOSTModel(nn.Module):
         return loss, {"text_masked_fraction": frac.detach()}
 
     def forward(self, batch: Mapping[str, Mapping[str, torch.Tensor]],
-                step: Optional[int] = None, generator: Optional[torch.Generator] = None
-                ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+                step: Optional[int] = None, generator: Optional[torch.Generator] = None,
+                aligned: bool = True) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
         """One MOST step on whichever streams the batch holds.
 
         Args:
@@ -1179,6 +1229,8 @@ class MOSTModel(nn.Module):
                 :meth:`text_stream_enabled` is False.
             generator: CPU generator for masks / random durations (default: the
                 model's own seeded one).
+            aligned: False while the CTC alignments are not usable (see
+                ``MOSTConfig.align_max_cer``): no consistency, duration or text loss.
 
         Returns:
             Weighted total loss and stats: ``loss`` and ``loss_<name>`` for each
@@ -1202,8 +1254,9 @@ class MOSTModel(nn.Module):
         if PAIRED in batch:
             p = batch[PAIRED]
             losses.update(self.paired_losses(p["feats"], p["feat_lens"], p["text"],
-                                             p["text_lens"], p.get("durations")))
-        if TEXT in batch and (step is None or self.text_stream_enabled(step)):
+                                             p["text_lens"], p.get("durations"), aligned,
+                                             stats))
+        if TEXT in batch and aligned and (step is None or self.text_stream_enabled(step)):
             t = batch[TEXT]
             losses["text_recon"], st = self.text_reconstruction_loss(t["text"], t["text_lens"],
                                                                       gen)

@@ -24,6 +24,15 @@ iterator step, i.e. per micro-batch: with ``--accum_grad k`` the text warm-up
 ``--resume`` keeps the schedule; the text stream is ignored while
 ``most_step < text_start_step`` (the iterator leaves it out of those batches too).
 
+**Alignment rule.** The consistency and duration losses and the unspoken text need
+durations from forced alignment with the model's own CTC head, random when MOST
+starts. They start once the running mean of that head's greedy CER on the paired
+batches is at most ``align_max_cer`` (``MOSTConfig``); the buffer
+``align_ready_step`` records the step (-1 before), ``align_cer`` the running mean,
+both resumed with the checkpoint. The log says when it happens; until then every
+step trains BEST-RQ and CTC only, and the per-step stats carry ``paired_cer`` and
+``aligned`` (0 or 1).
+
 **Validation** (``model.eval()``) computes the CTC loss of the paired stream only,
 reported as ``loss`` and ``loss_asr``, so ``best_model_criterion: valid loss min``
 picks the best ASR encoder.
@@ -122,6 +131,12 @@ def build_most_config(model_conf: Optional[Mapping[str, Any]] = None,
     return MOSTConfig(bestrq=BestRQConfig(**bq), **most_conf)
 
 
+def _default_align_state(module, state_dict, prefix, *args) -> None:
+    """Checkpoints from before the alignment rule load as 'not aligned yet'."""
+    state_dict.setdefault(prefix + "align_ready_step", torch.full((), -1, dtype=torch.long))
+    state_dict.setdefault(prefix + "align_cer", torch.ones(()))
+
+
 class ESPnetMOSTModel(MOSTModel, AbsESPnetModel):
     """MOST pre-training model for ESPnet's trainer.
 
@@ -159,6 +174,10 @@ class ESPnetMOSTModel(MOSTModel, AbsESPnetModel):
         self.normalize = normalize
         # Steps seen in training (the MOST schedule); persistent: saved and resumed.
         self.register_buffer("most_step", torch.zeros((), dtype=torch.long))
+        # The alignment rule (see the module docstring); persistent, resumed.
+        self.register_buffer("align_ready_step", torch.full((), -1, dtype=torch.long))
+        self.register_buffer("align_cer", torch.ones(()))
+        self.register_load_state_dict_pre_hook(_default_align_state)
         self._train_gen: Optional[torch.Generator] = None
         self._train_gen_seed: Optional[int] = None
         if token_list is not None and len(token_list) != vocab_size:
@@ -180,6 +199,29 @@ class ESPnetMOSTModel(MOSTModel, AbsESPnetModel):
             bq.mask_span_ms, bq.frame_shift_ms, config.bestrq_weight, config.asr_weight,
             config.consistency_weight, config.duration_weight, config.text_recon_weight,
         )
+
+    # -- the alignment rule ----------------------------------------------------
+
+    def alignments_usable(self) -> bool:
+        """Whether the consistency / duration / text losses run (see the module docstring)."""
+        return int(self.align_ready_step) >= 0 or float(self.config.align_max_cer) >= 1.0
+
+    def _update_alignment_rule(self, cer: float, step: int) -> None:
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():  # every rank decides alike
+            t = torch.tensor([cer], device=self.align_cer.device)
+            dist.all_reduce(t)
+            cer = float(t) / dist.get_world_size()
+        w = 2.0 / (self.config.align_window + 1)
+        # the mean starts at 1.0, the CER of an all-blank output
+        self.align_cer.fill_((1 - w) * float(self.align_cer) + w * min(cer, 1.0))
+        if float(self.align_cer) <= self.config.align_max_cer:
+            self.align_ready_step.fill_(step)
+            logger.info(
+                "MOST: CTC alignments usable at step %d (greedy CER on paired batches, running "
+                "mean %.3f <= align_max_cer %.3f): consistency and duration losses start now, "
+                "unspoken text from step %d", step, float(self.align_cer),
+                self.config.align_max_cer, max(step, self.config.text_start_step))
 
     # -- randomness ------------------------------------------------------------
 
@@ -345,8 +387,13 @@ class ESPnetMOSTModel(MOSTModel, AbsESPnetModel):
                 and not self.config.text_stream_enabled(step):
             raise ValueError(f"the batch holds only unspoken text, which is not used before "
                              f"step {self.config.text_start_step} (now {step})")
-        loss, stats = MOSTModel.forward(self, streams, step=step, generator=gen)
+        aligned = self.alignments_usable() or not self.training
+        loss, stats = MOSTModel.forward(self, streams, step=step, generator=gen,
+                                        aligned=aligned)
         if self.training:
+            if not aligned and "paired_cer" in stats:
+                self._update_alignment_rule(float(stats["paired_cer"]), step)
+            stats["aligned"] = torch.tensor(float(self.alignments_usable()))
             self.most_step += 1
         # A non-finite loss is left to ESPnet's trainer, which logs and skips the update.
         return force_gatherable((loss, stats, weight), loss.device)
