@@ -225,3 +225,55 @@ def _check_heads(tmp_path):
         hyp = (exp / "decode_test" / "1best_recog" / "text").read_text().splitlines()
         assert len(hyp) == 3  # one test utterance per language
         assert (exp / "decode_test" / "score" / "scores.json").exists()
+
+
+@pytest.mark.timeout(3600)
+def test_pretrain_ablation_lowres_debug(tmp_path):
+    """local/pretrain_ablation.sh at debug size: four rows, curves, health, the last two lines."""
+    import json
+    import re
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1",
+               USM_VENV=str(Path(sys.executable).parent.parent))
+    env.pop("FLEURS", None)
+    opts = (f"--standin_sentences 10 --standin_train_speakers 2 --standin_test_speakers 1 "
+            f"--standin_untranscribed 8 --standin_unspoken_text 20 --standin_acoustics varied "
+            f"--max_utts_per_lang 6 --standin_dir {tmp_path / 'standin'}")
+    r = subprocess.run(
+        ["local/pretrain_ablation.sh", "--preset", "lowres_debug", "--data_dir", str(tmp_path / "data"),
+         "--dump_dir", str(tmp_path / "dump"), "--exp_dir", str(tmp_path / "exp"),
+         "--results_md", str(tmp_path / "runs.md"), "--ablation_results", str(tmp_path / "RESULTS.md"),
+         "--ablation_plots", str(tmp_path / "results"), "--local_data_opts", opts],
+        cwd=RECIPE, env=env, capture_output=True, text=True, timeout=3000)
+    assert r.returncode == 0, r.stderr[-5000:]
+    last = r.stdout.strip().splitlines()[-2:]
+    assert re.fullmatch(r"masked_acc_over_prior=\d+\.\d{3}", last[0]), last
+    assert re.fullmatch(r"pretrain_gain_rel=-?\d+\.\d{3}", last[1]), last
+    exp = tmp_path / "exp"
+    # pre-training health: the per-batch prior baseline, the whole-set record, the health line
+    for tag in ("pretrain_best_rq_debug", "pretrain_best_rq_debug_n1"):
+        assert "prior_acc=" in (exp / f"ssl_{tag}" / "train.log").read_text()
+        rec = json.loads((exp / f"ssl_{tag}" / "bestrq_health.jsonl").read_text().splitlines()[-1])
+        assert 0 < rec["prior_acc"] <= 1 and rec["masked_frames"] > 0
+    assert r.stderr.count("BEST-RQ health (epoch") >= 2, r.stderr[-3000:]
+    n1_cfg = (exp / "ssl_pretrain_best_rq_debug_n1" / "config.yaml").read_text()
+    assert "num_quantizers: 1" in n1_cfg
+    # the fine-tuning recipe runs for the pre-trained encoders, not for scratch
+    runs = {"scratch": "asr_lowres_debug", "n1": "asr_lowres_debug_ft_pretrain_best_rq_debug_n1",
+            "n16": "asr_lowres_debug_ft_pretrain_best_rq_debug",
+            "most": "asr_lowres_debug_ft_pretrain_most_debug_from_pretrain_best_rq_debug"}
+    for name, d in runs.items():
+        log = (exp / d / "train.log").read_text()
+        assert ("head warm-up" in log) == (name != "scratch"), name
+        assert (exp / d / "decode_test" / "score" / "scores.json").exists(), name
+    most_log = (exp / "most_pretrain_most_debug_from_pretrain_best_rq_debug" / "train.log").read_text()
+    assert "paired_cer=" in most_log and "aligned=" in most_log
+    # the report: four rows, the curve table and both figures
+    results = (tmp_path / "RESULTS.md").read_text()
+    for label in ("from scratch", "BEST-RQ, 1 softmax", "BEST-RQ, 16 softmaxes (USM)",
+                  "BEST-RQ 16 + MOST"):
+        assert f"| {label} |" in results, label
+    assert "Run \\ step" in results and "pretrain_gain_rel=" in results
+    assert (tmp_path / "results" / "pretrain_test.png").stat().st_size > 0
+    assert (tmp_path / "results" / "pretrain_curves.png").stat().st_size > 0
+    assert "](results/pretrain_curves.png)" in results

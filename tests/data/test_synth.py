@@ -103,6 +103,50 @@ def test_snr(spk: S.Speaker, snr: float) -> None:
     assert abs(measured - snr) < 0.5
 
 
+def _frame_energy(x: np.ndarray, sr: int = 16000) -> np.ndarray:
+    n = len(x) // (sr // 100)
+    return (x[:n * (sr // 100)].astype(np.float64).reshape(n, -1) ** 2).mean(axis=1)
+
+
+def test_varied_acoustics_leave_no_digital_silence_and_vary(spk: S.Speaker) -> None:
+    """--acoustics varied: a noise floor everywhere, pauses, edges, rate and pitch per seed."""
+    varied = S.ACOUSTICS["varied"]
+    clean = S.synthesize(EN, "en_us", spk)
+    assert (_frame_energy(clean) == 0).sum() > 0  # espeak-ng's digital silence
+    outs = [S._synthesize(EN, "en_us", spk, 16000, None, seed, varied)[0] for seed in range(6)]
+    for y in outs:
+        assert y.dtype == np.float32 and np.max(np.abs(y)) <= 1.0
+        assert (_frame_energy(y) == 0).sum() == 0  # no 10 ms frame of exact silence
+    lengths = {len(y) for y in outs}
+    assert len(lengths) == 6  # rate, pauses and edges differ from one utterance to the next
+    assert np.array_equal(outs[2], S._synthesize(EN, "en_us", spk, 16000, None, 2, varied)[0])
+    # floor (35-55 dB down) or background noise (10-30 dB SNR) under the speech: the
+    # quietest frames are quieter than the loudest, but not silent
+    ranges = [10 * np.log10(_frame_energy(y).max() / np.percentile(_frame_energy(y), 5))
+              for y in outs]
+    assert all(5 < r < 90 for r in ranges) and max(ranges) > 25, ranges
+    with pytest.raises(ValueError, match="unknown acoustics 'loud'"):
+        S.acoustics_of("loud")
+    assert S.acoustics_of("clean") is None and S.acoustics_of("") is None
+
+
+def test_apply_acoustics_pause_goes_into_a_word_gap() -> None:
+    sr = 16000
+    tone = np.sin(2 * np.pi * 220 * np.arange(int(0.3 * sr)) / sr).astype(np.float32)
+    edge = np.zeros(int(0.1 * sr), np.float32)
+    gap = np.zeros(int(0.08 * sr), np.float32)
+    x = np.concatenate([edge, tone, gap, tone, edge])
+    gaps = S._gaps(x, sr)
+    assert len(gaps) == 1 and abs(gaps[0] - (len(edge) + len(tone) + len(gap) // 2)) <= sr // 100
+    cond = S.Acoustics(pause_prob=1.0, pause_s=(0.5, 0.5), edge_s=(0.2, 0.2))
+    y = S.apply_acoustics(x, sr, cond, seed=0)
+    # 0.6 s of tone + 0.08 s gap + 0.5 s pause + 2 x 0.2 s edges
+    assert len(y) == pytest.approx(int(0.6 * sr) + len(gap) + int(0.5 * sr) + 2 * int(0.2 * sr),
+                                   abs=2)
+    active = np.nonzero(_frame_energy(y) > 1e-4)[0]
+    assert active[0] == pytest.approx(20, abs=1)  # the lead is 0.2 s
+
+
 def test_errors(spk: S.Speaker) -> None:
     unsupported = sorted(set(FLEURS_LANGUAGES) - set(S.ESPEAK_VOICES))
     assert "zu_za" in unsupported

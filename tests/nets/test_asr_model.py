@@ -133,3 +133,57 @@ def test_adapters_on_frozen_encoder(tmp_path):
     n_adapt = model.adapters.num_parameters("sw_ke")
     n_ctc = sum(p.numel() for p in model.ctc.parameters())
     assert model.trainable_parameters() == n_adapt + n_ctc
+
+
+def test_finetune_recipe_head_warmup_then_lower_encoder_lr(tmp_path):
+    """finetune_debug.yaml: 2 steps with only the head learning, then encoder at lr x 0.5."""
+    sys.path.insert(0, str(ROOT))
+    from espnet2.tasks.asr import ASRTask
+
+    import usm_espnet.bin.asr_train  # noqa: F401  (its build_optimizers)
+
+    model = _build(TUNING / "finetune_debug.yaml", tmp_path)
+    assert model.encoder_lr_scale == 0.5 and model.head_warmup_steps == 2
+    args = ASRTask.get_parser().parse_args(
+        ["--config", str(TUNING / "finetune_debug.yaml"), "--token_list", str(tmp_path / "tokens.txt"),
+         "--token_type", "char", "--output_dir", str(tmp_path / "exp")])
+    (opt,) = ASRTask.build_optimizers(args, model)
+    lrs = sorted(g["lr"] for g in opt.param_groups)
+    assert lrs == pytest.approx([0.001, 0.002])
+    enc_group = min(opt.param_groups, key=lambda g: g["lr"])
+    enc_ids = {id(p) for p in model.encoder.parameters()}
+    assert enc_ids <= {id(p) for p in enc_group["params"]}
+    assert id(model.ctc.ctc_lo.weight) not in {id(p) for p in enc_group["params"]}
+    model.train()
+    enc_before = {k: v.clone() for k, v in model.encoder.named_parameters()}
+    for step in range(3):
+        opt.zero_grad()
+        loss, _, _ = model(*_batch())
+        loss.backward()
+        enc_grads = [p.grad for p in model.encoder.parameters()]
+        if step < 2:  # warm-up: the encoder gets no gradient, Adam leaves it alone
+            assert all(g is None for g in enc_grads), step
+            assert model.ctc.ctc_lo.weight.grad is not None
+        else:
+            assert all(g is not None for g in enc_grads)
+        opt.step()
+        moved = any(not torch.equal(enc_before[k], v) for k, v in model.encoder.named_parameters())
+        assert moved == (step >= 2), step
+    assert int(model.num_train_forwards) == 3
+    # the count is in the checkpoint (a resumed run continues it); an older checkpoint loads
+    state = model.state_dict()
+    assert int(state["num_train_forwards"]) == 3
+    fresh = _build(TUNING / "finetune_debug.yaml", tmp_path)
+    del state["num_train_forwards"]
+    fresh.load_state_dict(state)
+    assert int(fresh.num_train_forwards) == 0
+    fresh.eval()
+    assert not fresh.in_head_warmup()  # decoding is never "warm-up"
+    fresh.train()
+    assert fresh.in_head_warmup()
+    with pytest.raises(ValueError, match="encoder_lr_scale"):
+        _build(TUNING / "finetune_debug.yaml", tmp_path, ["--model_conf", "encoder_lr_scale=-1"])
+    # scale 1.0 is ESPnet's own optimizer: one group
+    plain = _build(TUNING / "finetune_debug.yaml", tmp_path, ["--model_conf", "encoder_lr_scale=1.0"])
+    (opt,) = ASRTask.build_optimizers(args, plain)
+    assert len(opt.param_groups) == 1

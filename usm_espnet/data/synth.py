@@ -634,7 +634,7 @@ class Acoustics:
     background noise, pauses and a speaking style that varies from one utterance to
     the next. For self-supervised pre-training this matters: digital silence maps to
     one quantizer code, so a large share of BEST-RQ's labels is trivially predictable
-    (see ``docs`` of :mod:`usm_espnet.ssl.best_rq`). Every draw comes from the item's
+    (see :mod:`usm_espnet.ssl.best_rq`). Every draw comes from the item's
     seed, so a corpus stays a pure function of its parameters.
 
     Args:

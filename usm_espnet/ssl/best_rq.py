@@ -22,7 +22,14 @@ Where this implementation departs from (or fills gaps in) the papers:
 * **Masked fraction.** Spans of ``mask_span_ms`` (400 ms) start at each 10 ms frame
   with probability ``mask_prob`` (0.01), so about 1 - 0.99^40 = 33 % of the frames of
   a long utterance are masked; at an 8 ms hop the same settings mask about 39 %.
-  Spans are counted in frames of the frontend's actual hop.
+  Spans are counted in frames of the frontend's actual hop. The CPU-sized recipe
+  configs (``egs/fleurs/asr1/conf/tuning/pretrain_best_rq_lowres.yaml``) use 80 ms
+  spans at 0.02 (about 23 % masked in practice) for a 2.6M-parameter encoder and a
+  few hundred steps: with the paper's 400 ms that model stayed at the label prior.
+* **Audio without digital silence.** Exact silence (espeak-ng's stand-in speech)
+  maps to one code, which makes a large share of the labels trivially predictable;
+  the stand-ins for pre-training use ``--acoustics varied``
+  (:data:`usm_espnet.data.synth.ACOUSTICS`: noise floor, background noise, pauses).
 * **SpecAugment after the labels.** Labels come from the clean, unmasked features;
   SpecAugment (if configured) is applied to the masked encoder input only. Time
   warping would shift frames against their labels, so it is refused in pre-training

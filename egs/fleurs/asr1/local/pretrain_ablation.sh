@@ -8,7 +8,8 @@
 # fine-tuning step), and ends with two lines:
 #   masked_acc_over_prior=<BEST-RQ N=16: masked accuracy / prior baseline, last validation>
 #   pretrain_gain_rel=<1 - CER(BEST-RQ N=16) / CER(scratch)>
-#   local/pretrain_ablation.sh [--preset lowres] [any run.sh option]
+#   local/pretrain_ablation.sh [--preset lowres] [--ft_config Y] [--ablation_results MD]
+#       [--ablation_plots DIR] [any run.sh option]
 # Two experiments run at a time (one thread each; OMP_NUM_THREADS changes that):
 #   1: BEST-RQ N=16 pre-training  |  BEST-RQ N=1 pre-training, then scratch fine-tuning
 #   2: MOST from N=16, its fine-tuning  |  fine-tuning from N=1, then from N=16
@@ -24,6 +25,20 @@ ablation_results=RESULTS.md   # where the comparison section goes (a preset may 
 ablation_plots=results        # and its two figures
 # shellcheck source=conf/presets/lowres.sh
 . ./conf/presets/"${preset}".sh   # exp_dir, asr_tag, ssl_config, ... for the names below
+# options: this script's own (not passed on) and run.sh's (passed on; the names used here
+# are read too). Paths: absolute or relative to the recipe directory.
+fwd=()
+while [ $# -gt 0 ]; do
+    name=${1#--}; [ $# -ge 2 ] || { echo "pretrain_ablation.sh: $1 needs a value" >&2; exit 1; }
+    case "${name}" in
+        ft_config|ablation_results|ablation_plots) printf -v "${name}" '%s' "$2" ;;
+        exp_dir|asr_tag|asr_config|ssl_config|most_config|asr_args|inference_model|local_data_opts)
+            printf -v "${name}" '%s' "$2"; fwd+=("$1" "$2") ;;
+        *) fwd+=("$1" "$2") ;;
+    esac
+    shift 2
+done
+set -- "${fwd[@]}"
 [ -n "${ssl_config}" ] || { echo "pretrain_ablation.sh: preset ${preset} sets no ssl_config" >&2; exit 1; }
 mkdir -p "${exp_dir}"
 run() { ./run.sh --preset "${preset}" "$@"; }
