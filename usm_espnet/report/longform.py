@@ -35,7 +35,9 @@ def score_recordings(refs: Dict[str, str], hyps: Dict[str, str], utt2lang: Dict[
     """WER and CER of each recording (missing hypothesis = empty output).
 
     Returns:
-        ``{rec: {"lang", "seconds", "wer", "cer", "wer_counts", "cer_counts"}}``.
+        ``{rec: {"lang", "seconds", "wer", "cer", "wer_counts", "cer_counts", "wer_sdi"}}``;
+        ``wer_sdi``: substitutions, deletions and insertions, each in % of the reference
+        words (they add up to the WER).
     """
     out = {}
     for rec in sorted(refs):
@@ -45,8 +47,15 @@ def score_recordings(refs: Dict[str, str], hyps: Dict[str, str], utt2lang: Dict[
                     "wer": 100.0 * w.errors / max(w.ref_len, 1),
                     "cer": 100.0 * c.errors / max(c.ref_len, 1),
                     "wer_counts": [w.errors, w.ref_len], "cer_counts": [c.errors, c.ref_len],
+                    "wer_sdi": [100.0 * n / max(w.ref_len, 1)
+                                for n in (w.substitutions, w.deletions, w.insertions)],
                     "missing_hyp": rec not in hyps}
     return out
+
+
+def _sdi_cells(s: Dict) -> str:
+    sdi = s.get("wer_sdi")  # absent in scores.json written before the split existed
+    return " | ".join(f"{v:.2f}" for v in sdi) if sdi else "- | - | -"
 
 
 def _minutes(sec: float) -> str:
@@ -60,13 +69,17 @@ def recordings_markdown(scores: Dict[str, Dict], title: str, standin: bool,
     lines = [f"## {title}", ""]
     if standin:
         lines += [f"> {STANDIN_LABEL}", ""]
-    lines += ["| Recording | Lang | Minutes | WER (%) | CER (%) |", "| --- | --- | ---: | ---: | ---: |"]
+    lines += ["| Recording | Lang | Minutes | WER (%) | Sub (%) | Del (%) | Ins (%) | CER (%) |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for rec, s in sorted(scores.items(), key=lambda kv: (kv[1]["lang"] or "", kv[1]["seconds"])):
         if s.get("missing_hyp"):
-            lines.append(f"| {_md_cell(rec)} | {s['lang']} | {_minutes(s['seconds'])} | not decoded | - |")
+            lines.append(f"| {_md_cell(rec)} | {s['lang']} | {_minutes(s['seconds'])} | "
+                         "not decoded | - | - | - | - |")
             continue
         lines.append(f"| {_md_cell(rec)} | {s['lang']} | {_minutes(s['seconds'])} | "
-                     f"{s['wer']:.2f} | {s['cer']:.2f} |")
+                     f"{s['wer']:.2f} | {_sdi_cells(s)} | {s['cer']:.2f} |")
+    lines += ["", "Sub, Del and Ins: substituted, deleted and inserted words in % of the "
+              "reference words (they add up to the WER)."]
     if command:
         lines += ["", f"- **command**: `{command}`"]
     if plot:
@@ -170,13 +183,25 @@ def comparison_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]], title: st
     if standin:
         lines += [f"> {STANDIN_LABEL}", ""]
     lines.append("| Recording | Lang | Minutes | " + " | ".join(f"WER (%) {_md_cell(m)}" for m, _ in models)
+                 + " | " + " | ".join(f"S/D/I (%) {_md_cell(m)}" for m, _ in models)
                  + " | " + " | ".join(f"CER (%) {_md_cell(m)}" for m, _ in models) + " |")
-    lines.append("| --- | --- | ---: | " + " | ".join("---:" for _ in 2 * list(models)) + " |")
+    lines.append("| --- | --- | ---: | " + " | ".join("---:" for _ in 3 * list(models)) + " |")
+
+    def cell(sc: Dict, key: str) -> str:
+        if sc.get("missing_hyp"):
+            return "not decoded"
+        if key == "sdi":
+            return "/".join(f"{v:.1f}" for v in sc["wer_sdi"]) if sc.get("wer_sdi") else "-"
+        return f"{sc[key]:.2f}"
+
     for r in recs:
         first = next(s[r] for _, s in models if r in s)
-        cells = [("not decoded" if s[r].get("missing_hyp") else f"{s[r][key]:.2f}") if r in s else "-"
-                 for key in ("wer", "cer") for _, s in models]
+        cells = [cell(s[r], key) if r in s else "-" for key in ("wer", "sdi", "cer")
+                 for _, s in models]
         lines.append(f"| {_md_cell(r)} | {first['lang']} | {_minutes(first['seconds'])} | " + " | ".join(cells) + " |")
+    lines += ["", "S/D/I: substituted / deleted / inserted words in % of the reference words "
+              "(they add up to the WER); \"not decoded\": the model could not decode that "
+              "recording (e.g. global attention beyond its memory)."]
     if command:
         lines += ["", f"- **command**: `{command}`"]
     if plot:
