@@ -17,6 +17,7 @@ RECIPES = {
     "coraal": REPO_ROOT / "egs" / "coraal" / "asr1",
     "covost2": REPO_ROOT / "egs" / "covost2" / "st1",
     "youtube_longform": REPO_ROOT / "egs" / "youtube_longform" / "asr1",
+    "yesno": REPO_ROOT / "egs" / "yesno" / "asr1",
 }
 
 

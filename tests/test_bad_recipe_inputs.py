@@ -12,7 +12,7 @@ from shared_data import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_VAR = {"fleurs": "FLEURS", "coraal": "CORAAL", "covost2": "COVOST2",
-              "youtube_longform": "LONGFORM"}
+              "youtube_longform": "LONGFORM", "yesno": "YESNO"}
 
 # kind -> (what, run.sh arguments, environment, expected message; {cwd}: the caller's directory)
 CASES = {
@@ -26,7 +26,7 @@ CASES = {
                              {}, "option --asr_config needs a value (got the option --stage after it)"),
     "preset_without_value": ("--preset last", ["--preset"], {}, "option --preset needs a value"),
     "unknown_preset": ("no conf/presets/NAME.sh", ["--preset", "nope"], {},
-                       "unknown preset 'nope' (no {recipe}/conf/presets/nope.sh); available: debug "),
+                       "unknown preset 'nope' (no {recipe}/conf/presets/nope.sh); available: debug"),
     "empty_stage_range": ("--stage after --stop_stage", ["--stage", "9", "--stop_stage", "3"], {},
                           "--stage 9 is after --stop_stage 3: nothing would run"),
     "non_integer": ("--stop_stage x", ["--stop_stage=x"], {},

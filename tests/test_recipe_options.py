@@ -14,10 +14,11 @@ from shared_data import RECIPES
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_VARS = {"fleurs": ["FLEURS", "UNTRANSCRIBED", "UNSPOKEN_TEXT"], "coraal": ["CORAAL"],
                "covost2": ["COVOST2", "COMMONVOICE", "UNTRANSCRIBED"],
-               "youtube_longform": ["FLEURS", "LONGFORM"]}
+               "youtube_longform": ["FLEURS", "LONGFORM"], "yesno": ["YESNO"]}
 # a default each recipe's run.sh sets over the template's
 RECIPE_DEFAULTS = {"fleurs": "--corpus [fleurs]", "coraal": "--longform_sets [test_longform]",
-                   "covost2": "--metric [bleu]", "youtube_longform": "--max_dur [15]"}
+                   "covost2": "--metric [bleu]", "youtube_longform": "--max_dur [15]",
+                   "yesno": "--corpus [yesno]"}
 ALL_CORPUS_VARS = {v for vs in CORPUS_VARS.values() for v in vs}
 
 

@@ -1,0 +1,34 @@
+"""Kaldi data dirs {train,dev,test} from Kaldi's yesno recordings (OpenSLR 1).
+
+    python -m usm_espnet.bin.prepare_yesno --corpus_dir waves_yesno --out_dir data
+
+Train: the 31 recordings whose first word is "no"; test: the 29 whose first word is
+"yes" (Kaldi's egs/yesno split); dev: the first --num_dev train recordings.
+"""
+
+import argparse
+import logging
+import sys
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m usm_espnet.bin.prepare_yesno",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--corpus_dir", required=True, help="directory of <0|1>_..._<0|1>.wav files")
+    p.add_argument("--out_dir", required=True)
+    p.add_argument("--num_dev", type=int, default=4)
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from usm_espnet.data.kaldi import DataDirError
+    from usm_espnet.data.yesno import prepare_yesno
+
+    try:
+        prepare_yesno(a.corpus_dir, a.out_dir, a.num_dev)
+    except (DataDirError, ValueError, OSError) as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
