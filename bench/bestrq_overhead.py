@@ -16,7 +16,9 @@ config's batch (``conf/pretrain/best_rq_0.6b.yaml``: 16M samples = 1000 s of aud
 128 mels, measured in a child process as the largest growth of its resident memory
 during the call, sampled every 0.5 ms, ``quantizer_peak_extra_mb=``; ``--no-mem`` skips it); then, as the last line,
 ``bestrq_overhead=<x>`` for the largest size run (the target is <= 0.10). The heads cost N x codes x d per
-masked frame whatever the encoder, so the ratio falls as the encoder grows.
+masked frame whatever the encoder, so the ratio falls as the encoder grows. Each size's line
+also gives the FLOP ratio (torch's ``FlopCounterMode`` over one call of each): the time ratio
+cannot fall below it unless the heads' matmuls run at more FLOP/s than the encoder's.
 """
 
 from __future__ import annotations
@@ -100,7 +102,16 @@ def measure(size: str, batch: int, seconds: float, repeats: int) -> dict:
     t_rq = _median_time(bestrq_step, repeats)
     n = sum(p.numel() for p in enc.parameters())
     return {"size": size, "params_m": n / 1e6, "t_enc": t_enc, "t_bestrq": t_rq,
-            "ratio": t_rq / t_enc}
+            "ratio": t_rq / t_enc, "flop_ratio": _flops(bestrq_step) / _flops(encoder_step)}
+
+
+def _flops(fn) -> float:
+    """FLOPs of one call as torch's FlopCounterMode counts them (matmuls, convolutions)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return float(counter.get_total_flops())
 
 
 MEM_BATCH, MEM_SECONDS, MEM_MELS = 32, 31.25, 128  # 1000 s: the 0.6B config's 16M-sample batch
@@ -168,7 +179,8 @@ def main(argv=None) -> int:
         r = measure(s, a.batch, a.seconds, a.repeats)
         print(f"{r['size']:>5}: encoder {r['params_m']:.1f}M params, encoder fwd+bwd "
               f"{r['t_enc'] * 1000:.0f} ms, BEST-RQ {r['t_bestrq'] * 1000:.0f} ms, "
-              f"ratio {r['ratio']:.3f}", flush=True)
+              f"ratio {r['ratio']:.3f} (FLOP ratio {r['flop_ratio']:.3f}: the time ratio's floor "
+              f"if both ran at the same FLOP/s)", flush=True)
         last = r
     if a.mem:
         print(f"quantizer_peak_extra_mb={quantizer_peak_extra_mb():.0f}  # 0.6B config batch: "
