@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=lowres
 if [ "${1:-}" = --preset ]; then preset=$2; shift 2; fi
+cmdline="local/pretrain_ablation.sh --preset ${preset}${*:+ $*}"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 most_config=
 ft_config=
@@ -127,7 +128,7 @@ wall=$(( $(date +%s) - start ))
     --paper_source "USM paper (arXiv 2303.01037) Table 5, multi-softmax ablation, FLEURS CER" \
     --paper_row "BEST-RQ, 1 softmax=7.4" --paper_row "BEST-RQ, 16 softmaxes=6.9" \
     --plot "${plot_rel}/pretrain_test.png" \
-    --note "Labelled train data: the first ${labelled:-all} utterances per language (dev and test complete). From scratch: ${asr_config}; from a pre-trained encoder: ${ft_config:-${asr_config}} (same steps); ${asr_args:+extra options ${asr_args}; }every row decodes ${inference_model}. Pre-training: ${ssl_config} on the untranscribed audio; at its last validation masked accuracy / prior baseline = ${ratio#*=} (N=16) and ${ratio1#*=} (N=1).${most_line} ${gain} (N=16 against scratch). Wall time of the whole ablation: ${wall} s, OMP_NUM_THREADS=${OMP_NUM_THREADS}, two experiments at a time.
+    --note "Made by \`${cmdline}\` (OMP_NUM_THREADS=${OMP_NUM_THREADS}), which ended with \`${ratio}\` and \`${gain}\`. Labelled train data: the first ${labelled:-all} utterances per language (dev and test complete). From scratch: ${asr_config}; from a pre-trained encoder: ${ft_config:-${asr_config}} (same steps); ${asr_args:+extra options ${asr_args}; }every row decodes ${inference_model}. Pre-training: ${ssl_config} on the untranscribed audio; at its last validation masked accuracy / prior baseline = ${ratio#*=} (N=16) and ${ratio1#*=} (N=1).${most_line} ${gain} (N=16 against scratch). Wall time of the whole ablation: ${wall} s, OMP_NUM_THREADS=${OMP_NUM_THREADS}, two experiments at a time.
 
 Dev CER (ESPnet's cer_ctc, greedy) against fine-tuning step:
 
