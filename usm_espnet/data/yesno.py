@@ -64,7 +64,7 @@ def prepare_yesno(corpus_dir: str, out_dir: str, num_dev: int = 4) -> YesnoStats
         if not name.endswith(".wav") or not os.path.isfile(path):
             continue
         try:
-            text = transcript_of(name)
+            transcript_of(name)
         except ValueError as e:
             stats.skipped[name] = str(e)
             logger.warning("skipped %s", e)

@@ -66,7 +66,7 @@ def curves_markdown(curves: Dict[str, Curve], metric: str = "cer_ctc", scale: fl
                     unit: str = "%") -> str:
     """A table: one row per run, one column per step (values x ``scale``)."""
     steps = sorted({s for c in curves.values() for s, _ in c})
-    out = [f"| Run \\ step | " + " | ".join(str(s) for s in steps) + " |",
+    out = ["| Run \\ step | " + " | ".join(str(s) for s in steps) + " |",
            "| --- | " + " | ".join("---:" for _ in steps) + " |"]
     for label, curve in curves.items():
         d = dict(curve)
