@@ -28,6 +28,10 @@ REGISTRY: List[Tuple[str, str, str, str, str]] = [
      "usm_espnet.nets.usm_conformer", "USMConformerEncoder"),
     ("espnet2.tasks.asr", "encoder_choices", "chunk_conformer",
      "usm_espnet.nets.chunk_conformer", "ChunkConformerEncoder"),
+    ("espnet2.tasks.asr", "encoder_choices", "w2v_bert_conformer",
+     "usm_espnet.nets.w2v_bert", "W2VBertConformerEncoder"),
+    ("espnet2.tasks.asr", "frontend_choices", "w2v_bert_fbank",
+     "usm_espnet.nets.w2v_bert", "W2VBertFbankFrontend"),
     ("espnet2.tasks.asr", "model_choices", "usm",
      "usm_espnet.nets.asr_model", "USMASRModel"),
 ]
