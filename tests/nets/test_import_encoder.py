@@ -230,3 +230,23 @@ def test_existing_out_dir_needs_force(source, tmp_path, capsys):
     assert main(["--source", str(source), "--out_dir", str(out), "--force"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["encoder.pth", "encoder.yaml", "import_info.json"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]
+
+
+def test_full_size_w2v_bert_2_maps_onto_our_default_encoder():
+    """facebook/w2v-bert-2.0's shape (transformers' defaults), on the meta device: every tensor maps."""
+    from usm_espnet.nets.w2v_bert import W2VBertConformerEncoder
+
+    with torch.device("meta"):
+        config = transformers.Wav2Vec2BertConfig()
+        source_sd = transformers.Wav2Vec2BertModel(config).state_dict()
+        ours = W2VBertConformerEncoder()
+    front, enc_conf = ie.w2v_bert_confs(config.to_dict(), {})
+    assert front == {"fs": 16000, "n_mels": 80, "stack": 2}
+    state, unused = ie.w2v_bert_state(source_sd, enc_conf["num_blocks"])
+    assert unused == ["masked_spec_embed"]
+    want = ours.state_dict()
+    assert sorted(state) == sorted(want)
+    assert all(state[k].shape == want[k].shape for k in want)
+    n = sum(p.numel() for p in ours.parameters())
+    assert n == sum(v.numel() for k, v in source_sd.items() if k != "masked_spec_embed")
+    assert 0.57e9 < n < 0.60e9, n
