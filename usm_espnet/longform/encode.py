@@ -26,31 +26,44 @@ Audio is read from the file span by span (``soundfile`` seek + read), features
 are computed per span with enough STFT margin that every kept frame is the
 frame a one-pass frontend would compute, and only one window's features and
 activations live at a time.
+
+Which models: any encoder with the long-form interface -- ``attention_type``,
+``chunk_frames``, ``left_context``/``right_context``, ``attention_kwargs()``,
+``subsampling``, ``num_output_frames(n)``, ``feature_range(s, e)``,
+``stream_embed(feats)``, ``conv_context()`` and ``blocks`` whose items have
+``conv_context()``, ``stream_pre_conv(x, **att)`` and ``stream_post_conv(x, u)``
+(:class:`~usm_espnet.nets.chunk_conformer.ChunkConformerEncoder`,
+:class:`~usm_espnet.nets.w2v_bert.W2VBertConformerEncoder`); as frontend ESPnet's
+default STFT frontend (with ``global_mvn`` or no normalisation), or a frontend
+with ``longform_features()`` (:class:`~usm_espnet.nets.w2v_bert.W2VBertFbankFrontend`,
+whose per-recording normalisation is computed in a first pass over the audio).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Iterator, Optional, Tuple
 
 import numpy as np
 import torch
 
-from usm_espnet.nets.chunk_conformer import ChunkConformerEncoder
-
 SAMPLE_RATE = 16000
+
+#: what LongFormEncoder needs of an encoder (see the module docstring)
+ENCODER_INTERFACE = ("attention_type", "chunk_frames", "left_context", "right_context",
+                     "attention_kwargs", "subsampling", "num_output_frames", "feature_range",
+                     "stream_embed", "conv_context", "blocks")
 
 
 class LongFormError(ValueError):
     """Audio or a model that long-form encoding cannot handle; the message says which."""
 
 
-def input_range(encoder: ChunkConformerEncoder, start: int, end: int, total: int) -> Tuple[int, int]:
+def input_range(encoder, start: int, end: int, total: int) -> Tuple[int, int]:
     """Encoder-rate frames ``[s, e)`` that outputs ``[start, end)`` depend on.
 
     Args:
-        encoder: The chunk / local attention encoder.
+        encoder: The chunk / local attention encoder (the long-form interface).
         start, end: Output frame range (encoder rate).
         total: Number of encoder frames of the whole recording.
 
@@ -59,11 +72,11 @@ def input_range(encoder: ChunkConformerEncoder, start: int, end: int, total: int
     """
     if encoder.attention_type == "global":
         return 0, total
-    k2 = (encoder.cnn_module_kernel - 1) // 2
+    kl, kr = encoder.conv_context()
     C = encoder.chunk_frames
     s, e = start, end
     for _ in encoder.blocks:  # backwards through each block: conv, then attention
-        s, e = s - k2, e + k2
+        s, e = s - kl, e + kr
         if encoder.attention_type == "chunk":
             s, e = (s // C) * C, -(-e // C) * C
         else:
@@ -72,7 +85,7 @@ def input_range(encoder: ChunkConformerEncoder, start: int, end: int, total: int
     return s, e
 
 
-def receptive_field_frames(encoder: ChunkConformerEncoder) -> Tuple[int, int]:
+def receptive_field_frames(encoder) -> Tuple[int, int]:
     """Worst-case left and right context (encoder frames) over positions on the chunk grid."""
     C = encoder.chunk_frames if encoder.attention_type == "chunk" else 1
     big = 10 ** 9
@@ -84,21 +97,51 @@ def receptive_field_frames(encoder: ChunkConformerEncoder) -> Tuple[int, int]:
     return lo, hi
 
 
-@dataclass
-class _Frontend:
-    """What the model's frontend needs from the waveform."""
+class StftFeatures:
+    """ESPnet's default (STFT) frontend's features of a long recording, span by span.
 
-    n_fft: int
-    hop: int
-    center: bool
+    A frame depends on ``n_fft`` samples around it (``center=True``): each span is read
+    with that margin, so every kept frame is the frame a one-pass frontend computes.
+    (The interface of :class:`usm_espnet.nets.w2v_bert.W2VBertLongFormFeatures`.)
+    """
+
+    def __init__(self, frontend) -> None:
+        stft = getattr(frontend, "stft", None)
+        fs = getattr(getattr(frontend, "logmel", None), "mel_options", {}).get("sr", SAMPLE_RATE)
+        if stft is None or fs != SAMPLE_RATE:
+            raise LongFormError("long-form encoding needs ESPnet's default (STFT) frontend at 16 kHz, "
+                                "or a frontend with longform_features() (w2v_bert_fbank)")
+        if not stft.center:
+            raise LongFormError("the frontend must use center=True (ESPnet's default)")
+        self.frontend = frontend
+        self.n_fft, self.hop = stft.n_fft, stft.hop_length
+        self.fs = SAMPLE_RATE
+
+    def num_frames(self, num_samples: int) -> int:
+        return 1 + num_samples // self.hop
+
+    def sample_span(self, f0: int, f1: int, num_samples: int) -> Tuple[int, int]:
+        """Samples ``[x0, x1)`` from which feature frames ``[f0, f1)`` are computed exactly."""
+        margin = -(-(self.n_fft // 2) // self.hop) + 1
+        return max(0, (f0 - margin) * self.hop), min(num_samples, (f1 + margin) * self.hop)
+
+    def prepare(self, reader, device) -> None:
+        """Nothing to do: each frame depends on its own samples only."""
+
+    @torch.no_grad()
+    def features(self, samples, x0: int, f0: int, f1: int, device) -> torch.Tensor:
+        wav = torch.as_tensor(samples, dtype=torch.float32, device=device)[None]
+        feats, _ = self.frontend(wav, torch.tensor([wav.size(1)], device=device))
+        j0 = f0 - x0 // self.hop
+        return feats[:, j0: j0 + (f1 - f0)]
 
 
 class LongFormEncoder:
     """Encode long recordings window by window with an ESPnet ASR model.
 
     Args:
-        model: ESPnet ASR model (``frontend``, ``normalize``, ``encoder``) whose
-            encoder is a :class:`ChunkConformerEncoder` with chunk or local attention.
+        model: ESPnet ASR model (``frontend``, ``normalize``, ``encoder``) whose encoder
+            has the long-form interface (module docstring) and chunk or local attention.
         window_seconds: Output window length (rounded to whole chunks); default one
             chunk in ``stream`` mode (it recomputes nothing, so small windows are
             free and keep memory lowest; on a GPU, windows of several chunks -- e.g.
@@ -113,8 +156,11 @@ class LongFormEncoder:
     def __init__(self, model, window_seconds: Optional[float] = None, mode: str = "auto",
                  overlap_seconds: float = 2.0) -> None:
         enc = model.encoder
-        if not isinstance(enc, ChunkConformerEncoder):
-            raise LongFormError(f"long-form encoding needs encoder: chunk_conformer, got {type(enc).__name__}")
+        missing = [a for a in ENCODER_INTERFACE if not hasattr(enc, a)]
+        if missing:
+            raise LongFormError(f"long-form encoding needs encoder: chunk_conformer or w2v_bert_conformer "
+                                f"(the long-form interface), got {type(enc).__name__} "
+                                f"(it lacks {', '.join(missing[:3])})")
         if mode == "auto":
             mode = "stream" if enc.attention_type == "chunk" else "exact"
         if mode not in ("exact", "stream", "fast", "onepass"):
@@ -131,13 +177,10 @@ class LongFormEncoder:
             raise LongFormError(f"normalize {type(norm).__name__} depends on the whole utterance; "
                                 "long-form encoding needs global_mvn or none")
         fe = model.frontend
-        stft = getattr(fe, "stft", None)
-        fs = getattr(getattr(fe, "logmel", None), "mel_options", {}).get("sr", SAMPLE_RATE)
-        if stft is None or fs != SAMPLE_RATE:
-            raise LongFormError("long-form encoding needs ESPnet's default (STFT) frontend at 16 kHz")
-        self.fe = _Frontend(stft.n_fft, stft.hop_length, stft.center)
-        if not self.fe.center:
-            raise LongFormError("the frontend must use center=True (ESPnet's default)")
+        make = getattr(fe, "longform_features", None)
+        self.fe = make() if callable(make) else StftFeatures(fe)
+        if self.fe.fs != SAMPLE_RATE:
+            raise LongFormError(f"long-form encoding reads 16 kHz audio; the frontend expects {self.fe.fs} Hz")
         self.model, self.encoder = model, enc
         self.mode = mode
         unit = enc.chunk_frames if enc.attention_type == "chunk" else 1
@@ -151,12 +194,11 @@ class LongFormEncoder:
 
     # ------------------------------------------------------------------ frames
     def num_feature_frames(self, num_samples: int) -> int:
-        return 1 + num_samples // self.fe.hop
+        return self.fe.num_frames(num_samples)
 
     def num_frames(self, num_samples: int) -> int:
         """Encoder frames of a recording of ``num_samples`` samples."""
-        n = self.num_feature_frames(num_samples)
-        return max(0, ((n - 1) // 2 - 1) // 2)
+        return self.encoder.num_output_frames(self.num_feature_frames(num_samples))
 
     def windows(self, total: int) -> Iterator[Tuple[int, int, int, int]]:
         """(out_start, out_end, in_start, in_end) in encoder frames, in order."""
@@ -179,20 +221,15 @@ class LongFormEncoder:
             yield a, b, s, e
 
     def sample_span(self, s: int, e: int, num_samples: int) -> Tuple[int, int, int, int]:
-        """Samples to read for encoder frames ``[s, e)`` and the feature frames to keep.
+        """Samples to read for encoder frames ``[s, e)`` and the feature frames they give.
 
         Returns:
-            (x0, x1, f0, f1): read samples ``[x0, x1)``; its frontend output's
-            frames ``f0 - x0 // hop .. f1 - x0 // hop`` are the one-pass
-            feature frames ``[f0, f1)``.
+            (x0, x1, f0, f1): read samples ``[x0, x1)``; the features computed from them
+            are the one-pass feature frames ``[f0, f1)``.
         """
-        hop, half = self.fe.hop, self.fe.n_fft // 2
-        nfeat = self.num_feature_frames(num_samples)
-        f0 = 4 * s
-        f1 = min(nfeat, 4 * e + 3)
-        margin = -(-half // hop) + 1
-        x0 = max(0, (f0 - margin) * hop)
-        x1 = min(num_samples, (f1 + margin) * hop)
+        f0, f1 = self.encoder.feature_range(s, e)
+        f1 = min(self.num_feature_frames(num_samples), f1)
+        x0, x1 = self.fe.sample_span(f0, f1, num_samples)
         return x0, x1, f0, f1
 
     # ------------------------------------------------------------------ encode
@@ -200,10 +237,7 @@ class LongFormEncoder:
     def _features(self, samples: np.ndarray, x0: int, f0: int, f1: int):
         """Normalised one-pass feature frames ``[f0, f1)`` from ``samples`` read at ``x0``."""
         dev = next(self.model.parameters()).device
-        wav = torch.as_tensor(samples, dtype=torch.float32, device=dev)[None]
-        feats, _ = self.model.frontend(wav, torch.tensor([wav.size(1)], device=dev))
-        j0 = f0 - x0 // self.fe.hop
-        feats = feats[:, j0: j0 + (f1 - f0)]
+        feats = self.fe.features(samples, x0, f0, f1, dev)
         lens = torch.tensor([feats.size(1)], device=dev)
         if self.model.normalize is not None:
             feats, lens = self.model.normalize(feats, lens)
@@ -218,6 +252,7 @@ class LongFormEncoder:
     def encode(self, reader: "AudioReader", progress=None) -> Iterator[Tuple[int, torch.Tensor]]:
         """Yield (first encoder frame, encoder output of the window) for the whole recording."""
         total = self.num_frames(reader.num_samples)
+        self.fe.prepare(reader, next(self.model.parameters()).device)
         if self.mode == "stream":
             yield from self._stream(reader, total, progress)
             return
@@ -242,8 +277,7 @@ class LongFormEncoder:
             for a, b, _, _ in self.windows(total):
                 x0, x1, f0, f1 = self.sample_span(a, b, reader.num_samples)
                 feats, _ = self._features(reader.read(x0, x1), x0, f0, f1)
-                x, _ = enc.embed(feats)
-                yield enc.drop(x)[:, : b - a]
+                yield enc.stream_embed(feats)[:, : b - a]
 
         offset = 0
         with torch.no_grad():
@@ -336,68 +370,44 @@ class _BlockStream:
 
     Feed-forward modules work per frame and attention inside a chunk, so a
     chunk's attention output is final as soon as the chunk has arrived; only
-    the depthwise convolution looks ``k2 = (kernel - 1) / 2`` frames into the
-    neighbouring chunks. The stream therefore holds one chunk back until the
-    next one arrives, keeps the last ``k2`` frames of the chunk before it, and
-    feeds the convolution exactly what a one-pass run would (zeros beyond the
-    recording's ends).
+    the depthwise convolution looks into the neighbouring chunks: ``kl`` frames
+    to the left and ``kr`` to the right (the block's ``conv_context()``: ``k2, k2``
+    for a centred kernel, ``kernel - 1, 0`` for a causal one). The stream therefore
+    holds one piece back until the next one arrives (for its first ``kr`` frames),
+    keeps the last ``kl`` convolution inputs before it, and feeds the convolution
+    exactly what a one-pass run would (zeros beyond the recording's ends).
     """
 
     def __init__(self, block, att_kwargs: dict) -> None:
         self.b = block
         self.att = att_kwargs
-        self.k2 = (block.conv.dw.kernel_size[0] - 1) // 2
-        if att_kwargs["chunk"] <= self.k2:
-            raise LongFormError(f"chunks of {att_kwargs['chunk']} frames are not longer than the "
-                                f"convolution's half width {self.k2}")
-        self.left: Optional[torch.Tensor] = None  # GLU outputs of the last k2 frames before `held`
-        self.held: Optional[torch.Tensor] = None  # (T, d) attention-block output of the held chunk
-        self.held_glu: Optional[torch.Tensor] = None
+        self.kl, self.kr = block.conv_context()
+        if att_kwargs["chunk"] < self.kr:
+            raise LongFormError(f"chunks of {att_kwargs['chunk']} frames are shorter than the "
+                                f"convolution's right context {self.kr}")
+        self.left: Optional[torch.Tensor] = None  # (1, d, <= kl) conv inputs before the held piece
+        self.held: Optional[Tuple[torch.Tensor, torch.Tensor]] = None  # (residual, conv input)
 
-    def _glu(self, x2: torch.Tensor) -> torch.Tensor:
-        """Convolution-module input up to the depthwise convolution (per frame)."""
-        y = self.b.conv.pw1(self.b.norm_conv(x2).transpose(1, 2))
-        return torch.nn.functional.glu(y, dim=1)  # (1, d, T)
-
-    def _finish(self, x2, glu_left, glu_mid, glu_right):
-        """Block output for ``x2`` given the convolution's left/right context (GLU space)."""
-        b, k2 = self.b, self.k2
-        d = glu_mid.size(1)
-
-        def pad(ctx, side):
-            n = 0 if ctx is None else ctx.size(2)
-            z = glu_mid.new_zeros(1, d, k2 - n)
-            if ctx is None:
-                return z
-            return torch.cat([z, ctx], 2) if side == "left" else torch.cat([ctx, z], 2)
-
-        y = torch.cat([pad(glu_left, "left"), glu_mid, pad(glu_right, "right")], 2)
-        y = torch.nn.functional.conv1d(y, b.conv.dw.weight, b.conv.dw.bias, groups=d)
-        if isinstance(b.conv.norm, torch.nn.LayerNorm):
-            y = b.conv.norm(y.transpose(1, 2)).transpose(1, 2)
-        else:
-            y = b.conv.norm(y)
-        y = b.conv.pw2(torch.nn.functional.silu(y)).transpose(1, 2)
-        x3 = x2 + y
-        x4 = x3 + 0.5 * b.ff2(x3)
-        return b.norm_out(x4)
+    def _context(self, u, left, right):
+        """``u`` (1, d, T) with ``kl`` frames before it and ``kr`` after (zeros where there are none)."""
+        nl = 0 if left is None else left.size(2)
+        nr = 0 if right is None else right.size(2)
+        parts = [u.new_zeros(1, u.size(1), self.kl - nl), left, u, right,
+                 u.new_zeros(1, u.size(1), self.kr - nr)]
+        return torch.cat([p for p in parts if p is not None and p.size(2)], 2)
 
     def push(self, x: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
         """Give the next chunk (1, T, d) of block input, or None at the end; get a finished chunk."""
+        new = self.b.stream_pre_conv(x, **self.att) if x is not None else None
         out = None
-        if x is not None:
-            b = self.b
-            x1 = x + 0.5 * b.ff1(x)
-            valid = torch.ones(1, x1.size(1), dtype=torch.bool, device=x1.device)
-            x2 = x1 + b.att(b.norm_att(x1), valid, **self.att)
-            glu = self._glu(x2)
         if self.held is not None:
-            right = glu[:, :, : self.k2] if x is not None else None
-            out = self._finish(self.held, self.left, self.held_glu, right)
-            # chunks are longer than k2 (checked at construction), except perhaps the
-            # last one, which has no successor
-            self.left = self.held_glu[:, :, -self.k2:] if self.k2 else None
-        self.held, self.held_glu = (x2, glu) if x is not None else (None, None)
+            res, u = self.held
+            # pieces before the last are whole chunks, >= kr frames (checked at construction)
+            right = new[1][:, :, : self.kr] if new is not None and self.kr else None
+            out = self.b.stream_post_conv(res, self._context(u, self.left, right))
+            if self.kl:
+                self.left = (u if self.left is None else torch.cat([self.left, u], 2))[:, :, -self.kl:]
+        self.held = new
         return out
 
 

@@ -267,6 +267,35 @@ class ConformerBlock(nn.Module):
         x = x + 0.5 * self.drop(self.ff2(x))
         return self.norm_out(x)
 
+    # The block split around its depthwise convolution, for streaming long-form encoding
+    # (usm_espnet.longform.encode; eval mode, one unpadded recording). The same interface
+    # is on usm_espnet.nets.w2v_bert.W2VBertBlock.
+    def conv_context(self) -> Tuple[int, int]:
+        """Frames (left, right) of its input the depthwise convolution reads around a frame."""
+        k2 = (self.conv.dw.kernel_size[0] - 1) // 2
+        return k2, k2
+
+    def stream_pre_conv(self, x: torch.Tensor, **att) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Up to the depthwise convolution: residual stream (B, T, d), conv input (B, d, T)."""
+        valid = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        x = x + 0.5 * self.ff1(x)
+        x = x + self.att(self.norm_att(x), valid, **att)
+        c = self.conv
+        u = F.glu(F.linear(self.norm_conv(x), c.pw1.weight.squeeze(-1), c.pw1.bias), dim=-1)
+        return x, u.transpose(1, 2)
+
+    def stream_post_conv(self, x: torch.Tensor, u_ctx: torch.Tensor) -> torch.Tensor:
+        """The rest of the block, given the conv input with its ``conv_context`` frames around it."""
+        c = self.conv
+        y = F.conv1d(u_ctx, c.dw.weight, c.dw.bias, groups=c.dw.groups)  # no padding
+        if isinstance(c.norm, nn.LayerNorm):
+            y = c.norm(y.transpose(1, 2))
+        else:
+            y = c.norm(y).transpose(1, 2)
+        x = x + F.linear(F.silu(y), c.pw2.weight.squeeze(-1), c.pw2.bias)
+        x = x + 0.5 * self.ff2(x)
+        return self.norm_out(x)
+
 
 class Conv2dSubsampling4(nn.Module):
     """4x time subsampling by two 3x3 stride-2 convolutions ('valid' padding), then a linear layer.
@@ -376,6 +405,25 @@ class ChunkConformerEncoder(AbsEncoder):
     def attention_kwargs(self) -> dict:
         return dict(attention_type=self.attention_type, chunk=self.chunk_frames,
                     left=self.left_context, right=self.right_context)
+
+    # Long-form interface (usm_espnet.longform.encode), shared with W2VBertConformerEncoder:
+    # how encoder frames map to feature frames, the embedding alone, and the blocks'
+    # convolution context.
+    def num_output_frames(self, num_feature_frames: int) -> int:
+        """Encoder frames of ``num_feature_frames`` input frames."""
+        return max(0, ((num_feature_frames - 1) // 2 - 1) // 2)
+
+    def feature_range(self, start: int, end: int) -> Tuple[int, int]:
+        """Feature frames ``[f0, f1)`` that encoder frames ``[start, end)`` are embedded from."""
+        return 4 * start, 4 * end + 3
+
+    def stream_embed(self, feats: torch.Tensor) -> torch.Tensor:
+        """The embedding (subsampling + dropout) of features (B, T, F) -> (B, T', d)."""
+        x, _ = self.embed(feats)
+        return self.drop(x)
+
+    def conv_context(self) -> Tuple[int, int]:
+        return self.blocks[0].conv_context() if len(self.blocks) else (0, 0)
 
     def forward(
         self,

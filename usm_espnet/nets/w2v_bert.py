@@ -153,6 +153,10 @@ class W2VBertFbankFrontend(AbsFrontend):
         mel = torch.matmul(power, self.banks.to(power.device))
         return torch.log(mel.clamp(min=torch.finfo(torch.float32).eps)), nfr
 
+    def longform_features(self) -> W2VBertLongFormFeatures:
+        """Span-by-span features of long recordings (usm_espnet.longform.encode)."""
+        return W2VBertLongFormFeatures(self)
+
     def forward(self, input: torch.Tensor, input_lengths: torch.Tensor
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Waveforms (B, N) in [-1, 1] -> features (B, T, n_mels * stack) float32, lengths (B,)."""
@@ -171,6 +175,78 @@ class W2VBertFbankFrontend(AbsFrontend):
             B = feats.size(0)
             out = feats[:, : T * self.stack].reshape(B, T, self.output_size())
         return out.to(torch.float32), olens
+
+
+class W2VBertLongFormFeatures:
+    """The frontend's features of a long recording, span by span (usm_espnet.longform.encode).
+
+    Fbank frames depend only on their own 25 ms of samples; the normalisation uses the
+    mean and variance over the whole recording, which :meth:`prepare` computes in a first
+    pass over the audio (span by span, float64, merged with Chan et al.'s update), so
+    every span's features equal the frames a one-pass frontend computes for the whole
+    recording.
+    """
+
+    SPAN = 1500  # fbank frames per span of the statistics pass (15 s)
+
+    def __init__(self, frontend: "W2VBertFbankFrontend") -> None:
+        self.fe = frontend
+        self.hop = frontend.hop * frontend.stack  # samples per (stacked) feature frame
+        self.fs = frontend.fs
+        self.mean: Optional[torch.Tensor] = None
+        self.std: Optional[torch.Tensor] = None
+
+    def num_frames(self, num_samples: int) -> int:
+        return int(self.fe.num_frames(torch.tensor(num_samples)))
+
+    def sample_span(self, f0: int, f1: int, num_samples: int) -> Tuple[int, int]:
+        """Samples ``[x0, x1)`` whose fbank frames are exactly feature frames ``[f0, f1)``."""
+        fe = self.fe
+        return f0 * self.hop, min(num_samples, (fe.stack * f1 - 1) * fe.hop + fe.win)
+
+    def _fbank(self, samples, device) -> torch.Tensor:
+        wav = torch.as_tensor(samples, dtype=torch.float32, device=device)[None]
+        feats, _ = self.fe.fbank(wav, torch.tensor([wav.size(1)], device=device))
+        return feats[0]  # (T, n_mels) float64
+
+    @torch.no_grad()
+    def prepare(self, reader, device) -> None:
+        """Mean and standard deviation of the recording's fbank frames (a pass over the audio)."""
+        fe = self.fe
+        if not fe.normalize:
+            self.mean = self.std = None
+            return
+        total = int(fe.num_fbank_frames(torch.tensor(reader.num_samples)))
+        n, mean, m2 = 0, None, None
+        for a in range(0, total, self.SPAN):
+            b = min(total, a + self.SPAN)
+            x = self._fbank(reader.read(a * fe.hop, (b - 1) * fe.hop + fe.win), device)[: b - a]
+            nb, mb = x.size(0), x.mean(0)
+            m2b = ((x - mb) ** 2).sum(0)
+            if mean is None:
+                n, mean, m2 = nb, mb, m2b
+            else:
+                d = mb - mean
+                m2 = m2 + m2b + d * d * (n * nb / (n + nb))
+                mean = mean + d * (nb / (n + nb))
+                n += nb
+        if mean is None:
+            self.mean = self.std = None
+            return
+        self.mean = mean
+        self.std = torch.sqrt(m2 / max(n - 1, 1) + fe.eps)
+
+    @torch.no_grad()
+    def features(self, samples, x0: int, f0: int, f1: int, device) -> torch.Tensor:
+        """Feature frames ``[f0, f1)`` (1, f1 - f0, n_mels * stack) from ``samples`` read at ``x0``."""
+        fe = self.fe
+        if fe.normalize and self.mean is None:
+            raise RuntimeError("prepare(reader) first: the features are normalised per recording")
+        assert x0 == f0 * self.hop
+        x = self._fbank(samples, device)[: fe.stack * (f1 - f0)]
+        if fe.normalize:
+            x = (x - self.mean) / self.std
+        return x.reshape(1, f1 - f0, fe.output_size()).to(torch.float32)
 
 
 class RelKeySelfAttention(nn.Module):
@@ -342,6 +418,29 @@ class W2VBertBlock(nn.Module):
         x = x + 0.5 * self.drop(self.ff2(x))
         return self.norm_out(x)
 
+    # The block split around its depthwise convolution, for streaming long-form encoding
+    # (the interface of usm_espnet.nets.chunk_conformer.ConformerBlock; eval mode).
+    def conv_context(self) -> Tuple[int, int]:
+        """Frames (left, right) of its input the depthwise convolution reads around a frame."""
+        k = self.conv.kernel
+        return (k - 1, 0) if self.conv.causal else ((k - 1) // 2, (k - 1) // 2)
+
+    def stream_pre_conv(self, x: torch.Tensor, **att) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Up to the depthwise convolution: residual stream (B, T, d), conv input (B, d, T)."""
+        valid = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        x = x + 0.5 * self.ff1(x)
+        x = x + self.att(self.norm_att(x), valid, **att)
+        u = F.glu(self.conv.pw1(self.conv.norm_in(x)), dim=-1)
+        return x, u.transpose(1, 2)
+
+    def stream_post_conv(self, x: torch.Tensor, u_ctx: torch.Tensor) -> torch.Tensor:
+        """The rest of the block, given the conv input with its ``conv_context`` frames around it."""
+        c = self.conv
+        y = F.conv1d(u_ctx, c.dw.weight, None, groups=c.dw.groups).transpose(1, 2)
+        x = x + c.pw2(c.act(c.norm(y)))
+        x = x + 0.5 * self.ff2(x)
+        return self.norm_out(x)
+
 
 class W2VBertConformerEncoder(AbsEncoder):
     """w2v-BERT 2.0's Conformer (ESPnet encoder); defaults are ``facebook/w2v-bert-2.0``'s shape.
@@ -424,6 +523,22 @@ class W2VBertConformerEncoder(AbsEncoder):
     def attention_kwargs(self) -> dict:
         return dict(attention_type=self.attention_type, chunk=self.chunk_frames,
                     left=self.left_context, right=self.right_context)
+
+    # Long-form interface (usm_espnet.longform.encode), as on ChunkConformerEncoder
+    def num_output_frames(self, num_feature_frames: int) -> int:
+        """Encoder frames of ``num_feature_frames`` input frames (no subsampling)."""
+        return max(0, num_feature_frames)
+
+    def feature_range(self, start: int, end: int) -> Tuple[int, int]:
+        """Feature frames ``[f0, f1)`` that encoder frames ``[start, end)`` are embedded from."""
+        return start, end
+
+    def stream_embed(self, feats: torch.Tensor) -> torch.Tensor:
+        """The feature projection (+ dropout) of features (B, T, F) -> (B, T, d)."""
+        return self.drop(self.proj(self.proj_norm(feats)))
+
+    def conv_context(self) -> Tuple[int, int]:
+        return self.blocks[0].conv_context() if len(self.blocks) else (0, 0)
 
     def forward(
         self,
