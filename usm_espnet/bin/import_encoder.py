@@ -1,10 +1,11 @@
-"""Import an open pre-trained encoder (w2v-BERT 2.0) into our ESPnet encoder classes.
+"""Import an open pre-trained encoder (w2v-BERT 2.0, Gemma 3n's audio encoder) into our ESPnet classes.
 
     python -m usm_espnet.bin.import_encoder --source DIR_OR_NAME --out_dir OUT [--verify] [--force]
 
 ``--source``: a transformers ``save_pretrained`` directory of ``Wav2Vec2BertModel``
-(w2v-BERT 2.0), or a hub name (``facebook/w2v-bert-2.0``; needs network, or the local
-Hugging Face cache). ``OUT`` gets ``encoder.pth`` (for ESPnet's
+(w2v-BERT 2.0), of ``Gemma3nAudioEncoder`` or of a whole Gemma 3n (its audio tower is
+taken), or a hub name (``facebook/w2v-bert-2.0``, ``google/gemma-3n-E2B``; needs
+network, or the local Hugging Face cache). ``OUT`` gets ``encoder.pth`` (for ESPnet's
 ``init_param: OUT/encoder.pth::encoder``), ``encoder.yaml`` (frontend, normalisation,
 encoder and its options) and ``import_info.json``. ``--verify`` runs the source model
 (transformers) and ours on the same random padded batch and prints
@@ -21,7 +22,8 @@ def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m usm_espnet.bin.import_encoder",
         description="Import w2v-BERT 2.0 (transformers Wav2Vec2BertModel) into usm-espnet's "
-                    "w2v_bert_fbank frontend + w2v_bert_conformer encoder, exactly.")
+                    "w2v_bert_fbank frontend + w2v_bert_conformer encoder, or Gemma 3n's audio "
+                    "encoder (Gemma3nAudioEncoder) into gemma3n_mel + gemma3n_conformer, exactly.")
     p.add_argument("--source", required=True,
                    help="save_pretrained directory (config.json + model.safetensors), or a hub name")
     p.add_argument("--out_dir", required=True, help="output directory (written atomically)")

@@ -2,9 +2,15 @@
 
     python -m usm_espnet.bin.import_encoder --source DIR_OR_NAME --out_dir OUT [--verify] [--force]
 
-Supported: w2v-BERT 2.0 (``Wav2Vec2BertModel``, ``model_type: wav2vec2-bert``) ->
-``frontend: w2v_bert_fbank`` + ``encoder: w2v_bert_conformer``
-(:mod:`usm_espnet.nets.w2v_bert`).
+Supported (dispatched on ``config.json``'s ``model_type``):
+
+* w2v-BERT 2.0 (``Wav2Vec2BertModel``, ``model_type: wav2vec2-bert``) ->
+  ``frontend: w2v_bert_fbank`` + ``encoder: w2v_bert_conformer``
+  (:mod:`usm_espnet.nets.w2v_bert`);
+* Gemma 3n's audio encoder (``Gemma3nAudioEncoder``, ``model_type: gemma3n_audio``, or
+  the ``audio_tower`` of a full ``gemma3n`` checkpoint) -> ``frontend: gemma3n_mel`` +
+  ``encoder: gemma3n_conformer`` (:mod:`usm_espnet.nets.gemma3n_audio`; the
+  conversion is :mod:`usm_espnet.nets.import_gemma3n`).
 
 ``OUT`` receives
 
@@ -32,10 +38,12 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 #: model_type in config.json -> what we call it
-SUPPORTED = {"wav2vec2-bert": "w2v-BERT 2.0 (Wav2Vec2BertModel)"}
+SUPPORTED = {"wav2vec2-bert": "w2v-BERT 2.0 (Wav2Vec2BertModel)",
+             "gemma3n_audio": "Gemma 3n audio encoder (Gemma3nAudioEncoder)",
+             "gemma3n": "Gemma 3n's audio encoder (the audio_tower of Gemma3nForConditionalGeneration)"}
 #: pinned in tools/requirements.lock
 TRANSFORMERS_PIN = "transformers==5.25.0"
 
@@ -107,8 +115,9 @@ def read_config(src: Path) -> Dict[str, Any]:
     return cfg
 
 
-def read_weights(src: Path) -> Tuple[Dict[str, Any], str]:
-    """All tensors of ``src``'s weight files (float32) and a description of the files."""
+def read_weights(src: Path, keep: Optional[Callable[[str], bool]] = None) -> Tuple[Dict[str, Any], str]:
+    """The tensors of ``src``'s weight files (float32; those whose name ``keep`` accepts)
+    and a description of the files read."""
     import torch
 
     single = src / "model.safetensors"
@@ -121,6 +130,9 @@ def read_weights(src: Path) -> Tuple[Dict[str, Any], str]:
             shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
         except (OSError, ValueError, KeyError, AttributeError) as e:
             raise ImportEncoderError(f"{index}: unreadable shard index ({e})") from None
+        if keep is not None:  # only the shards that hold wanted tensors
+            wmap = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+            shards = sorted({s for k, s in wmap.items() if keep(k)}) or shards
         files = [src / s for s in shards]
         missing = [f.name for f in files if not f.is_file()]
         if missing:
@@ -136,7 +148,7 @@ def read_weights(src: Path) -> Tuple[Dict[str, Any], str]:
             if f.suffix == ".safetensors":
                 from safetensors.torch import load_file
 
-                part = load_file(str(f))
+                part = load_file(str(f)) if keep is None else _load_some(f, keep)
             else:
                 part = torch.load(str(f), map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - safetensors/torch raise many kinds
@@ -144,10 +156,20 @@ def read_weights(src: Path) -> Tuple[Dict[str, Any], str]:
             raise ImportEncoderError(f"{f}: unreadable or truncated weight file ({size} bytes; "
                                      f"{type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
         state.update(part)
+    if keep is not None:
+        state = {k: v for k, v in state.items() if keep(k)}
     if not state:
-        raise ImportEncoderError(f"{files[0]}: holds no tensors")
+        raise ImportEncoderError(f"{files[0]}: holds no tensors"
+                                 + (" of the encoder" if keep is not None else ""))
     return ({k: (v.float() if v.is_floating_point() else v) for k, v in state.items()},
             ", ".join(f.name for f in files))
+
+
+def _load_some(path: Path, keep: Callable[[str], bool]) -> Dict[str, Any]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as h:
+        return {k: h.get_tensor(k) for k in h.keys() if keep(k)}
 
 
 # -------------------------------------------------------------- w2v-BERT 2.0
@@ -276,21 +298,23 @@ def _source_key(ours: str) -> str:
     return f"encoder.layers.{i}.{names.get(mod, mod)}.{leaf}"
 
 
-def build_encoder(encoder_conf: Dict[str, Any], state: Dict[str, Any], cfg_desc: str):
+def build_encoder(encoder_conf: Dict[str, Any], state: Dict[str, Any], cfg_desc: str,
+                  encoder_cls=None, source_key: Callable[[str], str] = _source_key):
     """Our encoder with ``state`` loaded; shape mismatches name the parameter and the config."""
-    from usm_espnet.nets.w2v_bert import W2VBertConformerEncoder
+    if encoder_cls is None:
+        from usm_espnet.nets.w2v_bert import W2VBertConformerEncoder as encoder_cls
 
     try:
-        enc = W2VBertConformerEncoder(**encoder_conf)
+        enc = encoder_cls(**encoder_conf)
     except ValueError as e:
         raise ImportEncoderError(f"config.json: {e}") from None
     want = enc.state_dict()
     for k, v in want.items():
         if k not in state:
-            raise ImportEncoderError(f"the weights lack {_source_key(k)}")
+            raise ImportEncoderError(f"the weights lack {source_key(k)}")
         if tuple(state[k].shape) != tuple(v.shape):
             raise ImportEncoderError(
-                f"config.json does not match the weights: {_source_key(k)} has shape "
+                f"config.json does not match the weights: {source_key(k)} has shape "
                 f"{tuple(state[k].shape)} in the weights, the config ({cfg_desc}) implies {tuple(v.shape)}")
     enc.load_state_dict(state, strict=True)
     return enc.eval()
@@ -334,12 +358,13 @@ def w2v_bert_reference(src: Path, cfg: Dict[str, Any], src_state: Dict[str, Any]
     return hs, inputs["attention_mask"].sum(-1)
 
 
-def ours_forward(frontend_conf, encoder, wav, lens):
+def ours_forward(frontend_conf, encoder, wav, lens, frontend_cls=None):
     import torch
 
-    from usm_espnet.nets.w2v_bert import W2VBertFbankFrontend
+    if frontend_cls is None:
+        from usm_espnet.nets.w2v_bert import W2VBertFbankFrontend as frontend_cls
 
-    fe = W2VBertFbankFrontend(**frontend_conf)
+    fe = frontend_cls(**frontend_conf)
     with torch.no_grad():
         feats, flens = fe(wav, lens)
         out, olens, _ = encoder(feats, flens)
@@ -358,22 +383,23 @@ def compare(ref, ref_lens, out, out_lens) -> float:
 # ---------------------------------------------------------------------- write
 
 
-def _yaml_fragment(frontend_conf, encoder_conf, init_param: str, source: str, desc: str) -> str:
+def _yaml_fragment(frontend_conf, encoder_conf, init_param: str, source: str, desc: str,
+                   frontend: str = "w2v_bert_fbank", encoder: str = "w2v_bert_conformer") -> str:
     import yaml
 
-    body = {"frontend": "w2v_bert_fbank", "frontend_conf": frontend_conf, "normalize": None,
-            "encoder": "w2v_bert_conformer", "encoder_conf": encoder_conf,
+    body = {"frontend": frontend, "frontend_conf": frontend_conf, "normalize": None,
+            "encoder": encoder, "encoder_conf": encoder_conf,
             "init_param": [init_param]}
     head = (f"# {desc} encoder imported from {source} by\n"
             "#   python -m usm_espnet.bin.import_encoder\n"
             "# Merge into an ESPnet ASR config (add ctc_conf / decoder / model_conf). The\n"
-            "# features are normalised per utterance inside the frontend (normalize: null).\n"
+            "# features are normalised (if at all) inside the frontend (normalize: null).\n"
             "# encoder_conf.attention_type: chunk switches to USM's chunk-wise attention.\n")
     return head + yaml.safe_dump(body, sort_keys=False, default_flow_style=False)
 
 
 def write_output(out_dir: Path, force: bool, encoder, frontend_conf, encoder_conf,
-                 info: Dict[str, Any], source: str, desc: str) -> None:
+                 info: Dict[str, Any], source: str, desc: str, keys: Tuple[str, str] = ()) -> None:
     """Write OUT atomically: a temporary sibling directory, renamed when complete."""
     import torch
 
@@ -389,7 +415,7 @@ def write_output(out_dir: Path, force: bool, encoder, frontend_conf, encoder_con
         info = dict(info, encoder_pth_sha256=hashlib.sha256(pth.read_bytes()).hexdigest())
         (tmp / "encoder.yaml").write_text(
             _yaml_fragment(frontend_conf, encoder_conf, f"{out_dir / 'encoder.pth'}::encoder",
-                           source, desc), encoding="utf-8")
+                           source, desc, *keys), encoding="utf-8")
         (tmp / "import_info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         old = None
         if out_dir.exists():
@@ -403,6 +429,59 @@ def write_output(out_dir: Path, force: bool, encoder, frontend_conf, encoder_con
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ dispatch
+
+
+class Converter(NamedTuple):
+    """What the import needs to know of one source model family."""
+
+    confs: Callable  # (cfg, pre) -> (frontend_conf, encoder_conf)
+    keep: Callable  # cfg -> None (read every tensor) or a predicate on tensor names
+    state: Callable  # (src_state, cfg, encoder_conf) -> (our state dict, unused source keys)
+    config_desc: Callable  # cfg -> "hidden_size=..., ..." for shape-mismatch messages
+    source_key: Callable  # (our parameter name, cfg) -> the source tensor's name
+    reference: Callable  # (src, cfg, src_state, pre, wav, lens) -> (hidden, lengths)
+    frontend_cls: Callable
+    encoder_cls: Callable
+    keys: Tuple[str, str]  # ESPnet's frontend and encoder choices
+    not_encoder: Tuple[str, ...] = ()  # source tensors left out silently
+
+
+def converter(model_type: str) -> Converter:
+    """The converter for a supported ``model_type``."""
+    if model_type in ("gemma3n_audio", "gemma3n"):
+        from usm_espnet.nets import import_gemma3n as g
+
+        def gemma_frontend():
+            from usm_espnet.nets.gemma3n_audio import Gemma3nMelFrontend
+            return Gemma3nMelFrontend
+
+        def gemma_encoder():
+            from usm_espnet.nets.gemma3n_audio import Gemma3nConformerEncoder
+            return Gemma3nConformerEncoder
+
+        return Converter(g.confs, g.keep_key, g.state, g.config_desc, g.source_key, g.reference,
+                         gemma_frontend, gemma_encoder, (g.FRONTEND, g.ENCODER))
+
+    def w2v_frontend():
+        from usm_espnet.nets.w2v_bert import W2VBertFbankFrontend
+        return W2VBertFbankFrontend
+
+    def w2v_encoder():
+        from usm_espnet.nets.w2v_bert import W2VBertConformerEncoder
+        return W2VBertConformerEncoder
+
+    def w2v_desc(cfg):
+        return ", ".join(f"{k}={cfg.get(k)}" for k in (
+            "hidden_size", "num_attention_heads", "intermediate_size", "num_hidden_layers",
+            "conv_depthwise_kernel_size") if k in cfg) or "defaults"
+
+    return Converter(w2v_bert_confs, lambda cfg: None,
+                     lambda sd, cfg, enc: w2v_bert_state(sd, enc["num_blocks"]), w2v_desc,
+                     lambda k, cfg: _source_key(k), w2v_bert_reference, w2v_frontend, w2v_encoder,
+                     ("w2v_bert_fbank", "w2v_bert_conformer"), ("masked_spec_embed",))
 
 
 # ----------------------------------------------------------------------- main
@@ -426,17 +505,16 @@ def import_encoder(source: str, out_dir: str, verify: bool = False, force: bool 
     except (OSError, ValueError) as e:
         raise ImportEncoderError(f"{pre_path}: unreadable ({e})") from None
     desc = SUPPORTED[cfg["model_type"]]
-    frontend_conf, encoder_conf = w2v_bert_confs(cfg, pre)
-    src_state, files = read_weights(src)
-    state, unused = w2v_bert_state(src_state, encoder_conf["num_blocks"])
-    cfg_desc = ", ".join(f"{k}={cfg.get(k)}" for k in ("hidden_size", "num_attention_heads",
-                                                       "intermediate_size", "num_hidden_layers",
-                                                       "conv_depthwise_kernel_size") if k in cfg)
-    encoder = build_encoder(encoder_conf, state, cfg_desc or "defaults")
+    conv = converter(cfg["model_type"])
+    frontend_conf, encoder_conf = conv.confs(cfg, pre)
+    src_state, files = read_weights(src, conv.keep(cfg))
+    state, unused = conv.state(src_state, cfg, encoder_conf)
+    encoder = build_encoder(encoder_conf, state, conv.config_desc(cfg), conv.encoder_cls(),
+                            lambda k: conv.source_key(k, cfg))
     n_params = sum(p.numel() for p in encoder.parameters())
     log(f"{src}: {desc}, {encoder_conf['num_blocks']} blocks, d {encoder_conf['output_size']}, "
         f"{n_params / 1e6:.2f}M parameters from {files}")
-    ignored = [k for k in unused if k != "masked_spec_embed"]
+    ignored = [k for k in unused if k not in conv.not_encoder]
     if ignored:
         log(f"not part of the encoder, left out: {len(ignored)} tensors ({', '.join(ignored[:4])}"
             f"{' ...' if len(ignored) > 4 else ''})")
@@ -453,11 +531,11 @@ def import_encoder(source: str, out_dir: str, verify: bool = False, force: bool 
     if verify:
         try:
             wav, lens = random_batch(fs=frontend_conf["fs"])
-            ref, ref_lens = w2v_bert_reference(src, cfg, src_state, pre, wav, lens)
+            ref, ref_lens = conv.reference(src, cfg, src_state, pre, wav, lens)
         except ImportError as e:
             raise ImportEncoderError(f"--verify needs transformers ({e}); install "
                                      f"{TRANSFORMERS_PIN} (pinned in tools/requirements.lock)") from None
-        got, got_lens = ours_forward(frontend_conf, encoder, wav, lens)
+        got, got_lens = ours_forward(frontend_conf, encoder, wav, lens, conv.frontend_cls())
         diff = compare(ref, ref_lens, got, got_lens)
         info["verify"] = {"max_abs_diff": diff, "batch_seconds": [n / frontend_conf["fs"] for n in lens.tolist()]}
         if not diff <= tolerance:
@@ -465,7 +543,7 @@ def import_encoder(source: str, out_dir: str, verify: bool = False, force: bool 
                                      "nothing written")
             err.diff = diff
             raise err
-    write_output(out, force, encoder, frontend_conf, encoder_conf, info, source, desc)
+    write_output(out, force, encoder, frontend_conf, encoder_conf, info, source, desc, conv.keys)
     log(f"wrote {out}/encoder.pth, encoder.yaml, import_info.json")
     return diff
 
