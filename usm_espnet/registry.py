@@ -32,6 +32,10 @@ REGISTRY: List[Tuple[str, str, str, str, str]] = [
      "usm_espnet.nets.w2v_bert", "W2VBertConformerEncoder"),
     ("espnet2.tasks.asr", "frontend_choices", "w2v_bert_fbank",
      "usm_espnet.nets.w2v_bert", "W2VBertFbankFrontend"),
+    ("espnet2.tasks.asr", "encoder_choices", "gemma3n_conformer",
+     "usm_espnet.nets.gemma3n_audio", "Gemma3nConformerEncoder"),
+    ("espnet2.tasks.asr", "frontend_choices", "gemma3n_mel",
+     "usm_espnet.nets.gemma3n_audio", "Gemma3nMelFrontend"),
     ("espnet2.tasks.asr", "model_choices", "usm",
      "usm_espnet.nets.asr_model", "USMASRModel"),
 ]
