@@ -41,6 +41,10 @@ if [ -n "${most_config}" ]; then
     [ -n "${ssl_config}" ] || die "--most_config needs --ssl_config: MOST starts from the BEST-RQ model of stage 5"
     need_file most_config
 fi
+if [ -n "${init_encoder}" ]; then
+    [ -z "${ssl_config}" ] || die "--init_encoder and --ssl_config both give the encoder's start: pass --ssl_config \"\" --most_config \"\" to fine-tune the imported encoder"
+    [ -d "${init_encoder}" ] || die "--init_encoder ${init_encoder}: no such directory (python -m usm_espnet.bin.import_encoder --source ... --out_dir DIR writes one)"
+fi
 derive_names
 [ -z "${asr_stats_config}" ] && asr_stats_config=${asr_config}
 need_file asr_stats_config
@@ -71,7 +75,7 @@ options_of_stage() {
         5) echo "ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_train_set=${ssl_train_set}" ;;
         5most) echo "most_config=${most_config} most_args=${most_args} most_text_set=${most_text_set} ssl_model=$(options_of_stage 5)" ;;
         6) echo "asr_config=${asr_stats_config} token_type=${token_type} lang_token=${lang_token}" ;;
-        7) echo "asr_config=${asr_config} asr_args=${asr_args} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}${most_config:+ $(options_of_stage 5most) most_model=${most_model}}" ;;
+        7) echo "asr_config=${asr_config} asr_args=${asr_args} init_encoder=${init_encoder} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}${most_config:+ $(options_of_stage 5most) most_model=${most_model}}" ;;
         8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args} inference_config=${inference_config} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
         10) echo "adapt_langs=${adapt_langs} adapt_args=${adapt_args} adapter_args=${adapter_args} inference_model=${inference_model}" ;;
         11) echo "adapt_langs=${adapt_langs} inference_config=${inference_config} inference_args=${inference_args}" ;;
@@ -162,6 +166,20 @@ train() {
 }
 ddp_opts=""
 [ "${ngpu}" -gt 1 ] && ddp_opts="--multiprocessing_distributed true"
+
+# --init_encoder: stage 7's training yaml is asr_config with the imported frontend, encoder and
+# init_param (usm_espnet.nets.init_encoder), merged and checked against the weights' shapes now,
+# before any stage runs, so that a mismatch stops the run at once (one ERROR line).
+ft_config=""
+if [ -n "${init_encoder}" ] && [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+    ft_config=$(mktemp "${TMPDIR:-/tmp}/usm_init_encoder.XXXXXX")
+    trap 'rm -f "${ft_config}"' EXIT
+    ${python} -m usm_espnet.bin.init_encoder_config --init_encoder "${init_encoder}" \
+        --config "${asr_config}" --args "${asr_args}" --out "${ft_config}" 2> "${ft_config}.log" \
+        || { grep -m1 '^ERROR: ' "${ft_config}.log" >&2 || tail -3 "${ft_config}.log" >&2; rm -f "${ft_config}.log"; exit 1; }
+    while IFS= read -r line; do log "${line}"; done < "${ft_config}.log"
+    rm -f "${ft_config}.log"
+fi
 
 tokenized_opts="--token_type ${token_type} --token_list ${token_list}"
 [ "${token_type}" = bpe ] && tokenized_opts+=" --bpemodel ${token_dir}/bpe.model"
@@ -335,9 +353,12 @@ if run_stage 6 "${stats_dir}"; then
     end_stage 6 "${stats_dir}"
 fi
 
-# Features are normalised with the statistics the encoder was trained with (stages 7, 10, 12).
+# Features are normalised with the statistics the encoder was trained with (stages 7, 10, 12);
+# an imported encoder's frontend normalises itself (its yaml says normalize: null).
 mvn_stats=${stats_dir}/train/feats_stats.npz
 [ -n "${ssl_config}" ] && mvn_stats=${ssl_stats_dir}/train/feats_stats.npz
+norm_opts="--normalize global_mvn --normalize_conf stats_file=${mvn_stats}"
+[ -n "${init_encoder}" ] && norm_opts=""
 
 if run_stage 7 "${asr_exp}"; then
     begin 7 "training -> ${asr_exp}"
@@ -354,8 +375,13 @@ if run_stage 7 "${asr_exp}"; then
         log "fine-tuning: encoder from ${pt_exp}/${pt_model}, feature statistics from ${ssl_stats_dir}"
         bestrq_health "${ssl_exp}"
     fi
-    train 7 "${asr_exp}" "${asr_config}" "${python} -m usm_espnet.bin.asr_train --config ${asr_exp}/train_config.input.yaml ${tokenized_opts} \
-        ${train_data_opts} --normalize global_mvn --normalize_conf stats_file=${mvn_stats} \
+    train_yaml=${asr_config}
+    if [ -n "${init_encoder}" ]; then
+        train_yaml=${ft_config}
+        log "fine-tuning: frontend and encoder from ${init_encoder} (config: ${asr_exp}/train_config.input.yaml)"
+    fi
+    train 7 "${asr_exp}" "${train_yaml}" "${python} -m usm_espnet.bin.asr_train --config ${asr_exp}/train_config.input.yaml ${tokenized_opts} \
+        ${train_data_opts} ${norm_opts} \
         --train_shape_file ${stats_dir}/train/speech_shape \
         --valid_shape_file ${stats_dir}/valid/speech_shape ${init_opts} \
         --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${asr_exp} ${asr_args}"
@@ -464,7 +490,7 @@ adapt_train() {
         --valid_data_path_and_name_and_type ${d}/${valid_set}/wav.scp,speech,sound \
         --valid_data_path_and_name_and_type ${d}/${valid_set}/text,text,text \
         --train_shape_file ${train_dir}/utt2num_samples --valid_shape_file ${d}/${valid_set}/utt2num_samples \
-        --normalize global_mvn --normalize_conf stats_file=${mvn_stats} \
+        ${norm_opts} \
         --init_param ${base_model} --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${exp} \
         ${adapt_args} ${extra}"
     local save=()  # adapters also go to their own small file, <lang>.pth

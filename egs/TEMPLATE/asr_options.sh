@@ -41,6 +41,8 @@ most_tag=               # MOST experiment name (default: from most_config's file
 most_args=              # extra options for usm_espnet.bin.most_train
 most_text_set=unspoken_text  # data dir of the unspoken text (text only; local/data.sh writes it)
 most_model=valid.loss.ave.pth # MOST checkpoint whose encoder initialises the ASR encoder
+# Open pre-trained weights (instead of pre-training): python -m usm_espnet.bin.import_encoder writes DIR
+init_encoder=           # DIR of an imported encoder (e.g. w2v-BERT 2.0): stage 7 fine-tunes its frontend + encoder (model: usm, encoder_lr_scale, head_warmup_steps)
 # Model / training / decoding
 asr_config=             # ESPnet training yaml
 asr_tag=                # experiment name (default: from asr_config's file name)
@@ -70,7 +72,7 @@ results_md=RESULTS.md   # recipe-level results file that stage 9 updates
 
 # Options whose value is a path: given on the command line as a relative path they are
 # resolved against the caller's directory (run.sh changes into the recipe directory).
-template_path_opts="asr_config asr_stats_config ssl_config most_config inference_config noise_scp data_dir dump_dir exp_dir results_md"
+template_path_opts="asr_config asr_stats_config ssl_config most_config init_encoder inference_config noise_scp data_dir dump_dir exp_dir results_md"
 template_int_opts="stage stop_stage nj ngpu nbpe decode_batch_size student_iterations"
 
 # The stage table of --help.
@@ -85,7 +87,7 @@ Stages:
                            --most_config) MOST from it: untranscribed + paired + unspoken text (most_train)
   6  statistics            ESPnet collect_stats (feature mean/var, shapes)
   7  training              python -m usm_espnet.bin.asr_train (encoder from stage 5 with --ssl_config:
-                           BEST-RQ's, or MOST's with --most_config)
+                           BEST-RQ's, or MOST's with --most_config; or the imported one of --init_encoder)
   8  decoding              python -m usm_espnet.bin.asr_inference (long-form sets: longform_inference)
   9  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart (long-form: WER vs length)
  10  adaptation            (with --adapt_langs) per unseen language, from stage 7's model: full fine-tuning
@@ -100,6 +102,9 @@ EOM
 # most_tag, ssl_exp, ssl_stats_dir, most_exp, asr_exp); run.sh calls it for its own reports.
 derive_names() {
     [ -n "${asr_tag}" ] || asr_tag=$(basename "${asr_config}" .yaml)
+    if [ -n "${init_encoder}" ]; then  # a fine-tuned model never overwrites the scratch one
+        asr_tag=${asr_tag}_ft_$(basename "${init_encoder%/}")
+    fi
     ssl_exp=""; ssl_stats_dir=""; most_exp=""
     if [ -n "${ssl_config}" ]; then
         [ -n "${ssl_tag}" ] || ssl_tag=$(basename "${ssl_config}" .yaml)

@@ -20,6 +20,8 @@ import yaml
 
 transformers = pytest.importorskip("transformers")
 
+from tiny_w2v_bert import tiny_w2v_bert_import  # noqa: E402
+
 from usm_espnet.registry import register  # noqa: E402
 
 register(["espnet2.tasks.asr"])
@@ -34,7 +36,6 @@ from usm_espnet.longform.encode import (  # noqa: E402
     LongFormError,
     input_range,
 )
-from usm_espnet.nets import import_encoder as ie  # noqa: E402
 
 TOKENS = ["<blank>", "<unk>", "<space>", "a", "b", "<sos/eos>"]
 TOL = 1e-4
@@ -43,18 +44,7 @@ TOL = 1e-4
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
     """A tiny w2v-BERT 2.0 (kernel 31, as the real one: 30 frames of causal context) imported."""
-    d = tmp_path_factory.mktemp("w2v")
-    torch.manual_seed(0)
-    conf = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                conv_depthwise_kernel_size=31, left_max_position_embeddings=8,
-                right_max_position_embeddings=4)
-    model = transformers.Wav2Vec2BertModel(transformers.Wav2Vec2BertConfig(**conf))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    model.save_pretrained(d / "src")
-    ie.import_encoder(str(d / "src"), str(d / "imported"), log=lambda m: None)
-    return d / "imported"
+    return tiny_w2v_bert_import(tmp_path_factory.mktemp("w2v"))
 
 
 def _model(imported: Path, tmp_path: Path, **encoder_conf):

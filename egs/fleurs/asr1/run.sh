@@ -8,6 +8,8 @@
 #   ./run.sh --ssl_config ../../../conf/pretrain/best_rq_tiny.yaml   # BEST-RQ, then fine-tune
 #   ./run.sh --asr_config conf/tuning/train_asr_las_demo.yaml --inference_config conf/decode_las.yaml  # LAS head
 #   ./run.sh --langs en_us,ru_ru --adapt_langs sw_ke    # + stages 10-12: adapters, full, noisy student
+#   ./run.sh --init_encoder exp/w2v_bert2 --asr_config ../../../conf/asr/w2v_bert2_ctc.yaml --ngpu 4
+#                                  # fine-tune an imported open encoder (python -m usm_espnet.bin.import_encoder)
 #   local/heads.sh                                      # CTC vs LAS vs RNN-T, then stages 10-12
 # Options: ./run.sh --help (the stage template's, egs/TEMPLATE/asr_options.sh).
 set -euo pipefail

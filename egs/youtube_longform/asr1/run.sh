@@ -10,6 +10,7 @@
 #   ./run.sh --preset demo                 # a small model on CPU
 #   ./run.sh --models "chunk local"        # a subset of the three
 #   LONGFORM=/data/earnings22 FLEURS=/data/fleurs ./run.sh --ngpu 4
+#   ./run.sh --init_encoder exp/w2v_bert2 --models chunk   # fine-tune an imported encoder (import_encoder)
 # Options: ./run.sh --help (this recipe's and the stage template's, egs/TEMPLATE/asr_options.sh).
 set -euo pipefail
 # relative paths on the command line (and in FLEURS=...) are relative to the caller's directory
@@ -56,7 +57,8 @@ done
 if [ "${stop_stage}" -ge 9 ]; then
     compare=()
     for att in ${models}; do
-        compare+=(--compare "${att}=${exp_dir}/asr_${att}/decode_longform/score/scores.json")
+        asr_tag=${att}; derive_names   # exp_dir/asr_<att>[_ft_<init_encoder>]
+        compare+=(--compare "${att}=${asr_exp}/decode_longform/score/scores.json")
     done
     title="youtube_longform: WER against recording length (chunk / local / global attention)"
     [ "${standin}" = true ] && title="youtube_longform (synthetic stand-in): WER against recording length (chunk / local / global attention)"
