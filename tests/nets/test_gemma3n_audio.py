@@ -188,6 +188,34 @@ def test_imported_encoder_switched_to_chunk_attention_runs(source, tmp_path):
     assert float((y - local).abs().max()) > 1e-3  # and not the pre-trained local attention
 
 
+def test_imported_yaml_trains_in_espnets_asr_task(source, tmp_path):
+    """encoder.yaml + a CTC head: ESPnet's ASRTask builds it; one step forward and backward."""
+    import yaml
+
+    from usm_espnet.registry import register
+
+    out = tmp_path / "imported"
+    ie.import_encoder(str(source), str(out), log=lambda m: None)
+    cfg = dict(yaml.safe_load((out / "encoder.yaml").read_text()), model_conf={"ctc_weight": 1.0})
+    del cfg["encoder_conf"]["input_size"]  # ESPnet passes the frontend's output size itself
+    conf = tmp_path / "asr.yaml"
+    conf.write_text(yaml.safe_dump(cfg))
+    register(["espnet2.tasks.asr"])
+    from espnet2.tasks.asr import ASRTask
+
+    tok = tmp_path / "tokens.txt"
+    tok.write_text("\n".join(["<blank>", "<unk>", "<space>", "a", "b", "<sos/eos>"]) + "\n")
+    args = ASRTask.get_parser().parse_args(["--config", str(conf), "--token_list", str(tok),
+                                            "--token_type", "char", "--output_dir", str(tmp_path)])
+    model = ASRTask.build_model(args)
+    assert isinstance(model.encoder, Gemma3nConformerEncoder) and model.normalize is None
+    loss, _, _ = model(torch.randn(2, 16000), torch.tensor([16000, 12000]),
+                       torch.tensor([[3, 4, 3], [4, 3, -1]]), torch.tensor([3, 2]))
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert model.encoder.blocks[0].att.per_dim_scale.grad is not None
+
+
 def test_cli_verify_prints_max_abs_diff_last(source, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT)] + sys.path), OMP_NUM_THREADS="1")
     r = subprocess.run([sys.executable, "-m", "usm_espnet.bin.import_encoder", "--source", str(source),
