@@ -64,6 +64,20 @@ def test_frontend_shapes_normalisation_and_batch_independence():
     torch.testing.assert_close(feats[0].reshape(-1, 80), z[:nf].float())
 
 
+def test_frontend_runs_after_the_trainer_casts_the_model_to_float32():
+    """ESPnet's trainer calls model.to(dtype=float32): the float64 filter buffers become
+    float32; the features must still be computed (in float64) and stay the same."""
+    fe = W2VBertFbankFrontend()
+    wav = 0.1 * torch.randn(2, 8000, generator=torch.Generator().manual_seed(3))
+    lens = torch.tensor([8000, 6000])
+    ref, ref_lens = fe(wav, lens)
+    cast = fe.to(dtype=torch.float32)
+    assert cast.banks.dtype == torch.float32
+    got, got_lens = cast(wav, lens)
+    assert got_lens.tolist() == ref_lens.tolist()
+    torch.testing.assert_close(got, ref, atol=1e-4, rtol=0)
+
+
 @pytest.mark.parametrize("attention_type", ["chunk", "local"])
 def test_folded_attention_equals_masked_full_attention(attention_type):
     torch.manual_seed(0)

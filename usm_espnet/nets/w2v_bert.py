@@ -148,9 +148,10 @@ class W2VBertFbankFrontend(AbsFrontend):
         frames = x[:, : (T - 1) * self.hop + self.win].unfold(1, self.win, self.hop)  # (B, T, win)
         frames = frames - frames.mean(-1, keepdim=True)  # DC offset
         prev = torch.cat([frames[..., :1], frames[..., :-1]], -1)
-        frames = (frames - self.preemphasis * prev) * self.window
+        # (the buffers are float64, but ESPnet's trainer casts the model to float32)
+        frames = (frames - self.preemphasis * prev) * self.window.to(torch.float64)
         power = torch.fft.rfft(frames, n=self.n_fft).abs() ** 2  # (B, T, n_fft/2 + 1)
-        mel = torch.matmul(power, self.banks.to(power.device))
+        mel = torch.matmul(power, self.banks.to(device=power.device, dtype=power.dtype))
         return torch.log(mel.clamp(min=torch.finfo(torch.float32).eps)), nfr
 
     def longform_features(self) -> W2VBertLongFormFeatures:
