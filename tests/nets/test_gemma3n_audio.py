@@ -41,11 +41,18 @@ def _tiny_model(seed: int = 0, **overrides):
     return model
 
 
-def _tiny_source(path: Path, seed: int = 0, **overrides) -> Path:
+def _tiny_source(path: Path, seed: int = 0, fe_options=None, **overrides) -> Path:
     model = _tiny_model(seed, **overrides)
     model.save_pretrained(path)
-    transformers.Gemma3nAudioFeatureExtractor(feature_size=model.config.input_feat_size).save_pretrained(path)
+    transformers.Gemma3nAudioFeatureExtractor(feature_size=model.config.input_feat_size,
+                                              **(fe_options or {})).save_pretrained(path)
     return path
+
+
+def _per_bin(n: int, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return dict(per_bin_mean=(torch.randn(n, generator=g) - 5.0).tolist(),
+                per_bin_stddev=(1.0 + torch.rand(n, generator=g)).tolist())
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +101,25 @@ def _max_diff(got, olens, ref, ref_lens) -> float:
     return float((got - ref).abs().max())  # padding included: both are 0 there
 
 
+def _padding_is_refilled(out: Path, src: Path) -> None:
+    """Features whose padding is 0 (as ESPnet pads precomputed features) give the source's output:
+    the encoder refills it with feature_pad_value; without it, the last frames would differ."""
+    model = _espnet_model(out)
+    # 0.83 s: 83 valid frames; the last output frame is sub-sampled frame 20, whose
+    # convolutions read feature frames up to 86 (with 0.71 s, none would read padding)
+    wav, lens = ie.random_batch(seed=6, seconds=(1.3, 0.83))
+    ref, ref_lens = _source_outputs(src, wav, lens)
+    with torch.no_grad():
+        feats, flens = model.frontend(wav, lens)
+        pad = torch.arange(feats.size(1))[None, :, None] >= flens[:, None, None]
+        zeroed = feats.masked_fill(pad, 0.0)
+        got, olens, _ = model.encoder(zeroed, flens)
+        assert _max_diff(got, olens, ref, ref_lens) < TOL
+        model.encoder.feature_pad_value = None
+        unfilled, _, _ = model.encoder(zeroed, flens)
+    assert _max_diff(unfilled, olens, ref, ref_lens) > 1e-3
+
+
 def test_imported_encoder_equals_the_source_model(source, tmp_path):
     out = tmp_path / "imported"
     diff = ie.import_encoder(str(source), str(out), verify=True, log=lambda m: None)
@@ -117,6 +143,7 @@ def test_imported_encoder_equals_the_source_model(source, tmp_path):
     assert diff < TOL
     assert olens.tolist() == [10, 6] and float(got[1, 6:].abs().max()) == 0.0
     assert float(ref[1, :6].abs().max()) > 0.1  # not trivially zero
+    _padding_is_refilled(out, source)
 
 
 @pytest.mark.parametrize("overrides", [dict(conf_attention_context_right=2, conf_attention_chunk_size=3),
@@ -130,10 +157,21 @@ def test_other_shapes_are_exact_too(tmp_path, overrides):
     assert diff < TOL
 
 
-def test_frontend_equals_the_feature_extractor():
+def test_per_bin_normalised_source_is_exact(tmp_path):
+    """per_bin_mean / per_bin_stddev in the extractor: the padding features differ per bin."""
+    src = _tiny_source(tmp_path / "src", seed=3, fe_options=_per_bin(32))
+    diff = ie.import_encoder(str(src), str(tmp_path / "o"), verify=True, log=lambda m: None)
+    print(f"\nper-bin normalised: max_abs_diff={diff:.3e}")
+    assert diff < TOL
+    _padding_is_refilled(tmp_path / "o", src)
+
+
+@pytest.mark.parametrize("per_bin", [False, True])
+def test_frontend_equals_the_feature_extractor(per_bin):
     """Default (128-bin) features and their valid frames, padded batch included."""
-    fe = transformers.Gemma3nAudioFeatureExtractor()
-    ours = Gemma3nMelFrontend()
+    options = _per_bin(128) if per_bin else {}
+    fe = transformers.Gemma3nAudioFeatureExtractor(**options)
+    ours = Gemma3nMelFrontend(**options)
     wav, lens = ie.random_batch(seed=5, seconds=(1.0, 0.4137, 0.0321))
     ref = fe([wav[b, :n].numpy() for b, n in enumerate(lens.tolist())], return_tensors="pt")
     feats, flens = ours(wav, lens)
@@ -141,7 +179,8 @@ def test_frontend_equals_the_feature_extractor():
     assert flens.tolist() == ref["input_features_mask"].sum(-1).tolist()
     # all frames, padding ones included (the features of zeros: log(mel_floor))
     torch.testing.assert_close(feats, ref["input_features"], atol=1e-4, rtol=0)
-    assert float(feats[2, flens[2]:].sub(math.log(1e-5)).abs().max()) < 1e-6
+    if not per_bin:
+        assert float(feats[2, flens[2]:].sub(math.log(1e-5)).abs().max()) < 1e-6
 
 
 def test_full_gemma3n_checkpoint_layout(tmp_path, capsys):
@@ -182,7 +221,10 @@ def test_imported_encoder_switched_to_chunk_attention_runs(source, tmp_path):
         feats, flens = model.frontend(wav, lens)
         y, olens, _ = model.encoder(feats, flens)
         ref, _, _ = model.encoder(feats, flens, reference_attention=True)
-        local = _espnet_model(out).encoder(feats, flens)[0]
+        local_model = _espnet_model(out)
+        local = local_model.encoder(feats, flens)[0]
+        local_ref = local_model.encoder(feats, flens, reference_attention=True)[0]
+    torch.testing.assert_close(local, local_ref, atol=1e-5, rtol=1e-5)  # folded = banded mask
     assert y.shape == (2, int(olens.max()), 64) and torch.isfinite(y).all()
     torch.testing.assert_close(y, ref, atol=1e-5, rtol=1e-5)  # = block-diagonal masked attention
     assert float((y - local).abs().max()) > 1e-3  # and not the pre-trained local attention

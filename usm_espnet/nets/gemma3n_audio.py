@@ -430,10 +430,11 @@ class Gemma3nConformerEncoder(AbsEncoder):
         norm_eps: Epsilon of the RMSNorms of the feed-forward and attention modules and
             the block's (1e-6 in transformers' code, whatever the config says).
         conv_norm_eps: Epsilon of the light convolution's RMSNorms (``rms_norm_eps``).
-        feature_pad_value: When set, input frames past ``ilens`` are set to it first. The
-            sub-sampling convolution reads 2 frames past a frame, so the last valid
-            outputs depend on the padding; Gemma 3n pads with the features of silence,
-            ``log(mel_floor)`` (what the import writes), whatever the frontend fills in.
+        feature_pad_value: When set (one value, or one per mel bin), input frames past
+            ``ilens`` are set to it first. The sub-sampling convolution reads 2 frames
+            past a frame, so the last valid outputs depend on the padding; Gemma 3n pads
+            with the features of silence, ``log(mel_floor)`` (what the import writes),
+            whatever the frontend fills in.
         dropout_rate: Dropout of the module outputs.
         attention_dropout_rate: Attention-probability dropout.
         activation_checkpointing: Recompute each block in backward (training).
@@ -464,7 +465,7 @@ class Gemma3nConformerEncoder(AbsEncoder):
         clip_value: float = 1e10,
         norm_eps: float = 1e-6,
         conv_norm_eps: float = 1e-6,
-        feature_pad_value: Optional[float] = None,
+        feature_pad_value: Optional[Union[float, Sequence[float]]] = None,
         dropout_rate: float = 0.0,
         attention_dropout_rate: float = 0.0,
         activation_checkpointing: bool = False,
@@ -491,7 +492,13 @@ class Gemma3nConformerEncoder(AbsEncoder):
                                              / (input_frame_shift_ms * self.embed.time_stride))))
         self.left_context, self.right_context = left_context, right_context
         self.cnn_module_kernel = cnn_module_kernel
-        self.feature_pad_value = None if feature_pad_value is None else float(feature_pad_value)
+        pad_value = None
+        if feature_pad_value is not None:
+            pad_value = torch.as_tensor(feature_pad_value, dtype=torch.float32).reshape(-1)
+            if pad_value.numel() not in (1, input_size):
+                raise ValueError(f"feature_pad_value needs 1 or input_size ({input_size}) values, "
+                                 f"got {pad_value.numel()}")
+        self.register_buffer("feature_pad_value", pad_value, persistent=False)
         self.activation_checkpointing = bool(activation_checkpointing)
         # as the source's init: the clip value is at most the dtype's largest finite value
         clip = min(float(clip_value), torch.finfo(torch.float32).max)
@@ -529,7 +536,7 @@ class Gemma3nConformerEncoder(AbsEncoder):
         ilens = ilens.to(torch.long)
         if self.feature_pad_value is not None:
             pad = torch.arange(xs_pad.size(1), device=xs_pad.device)[None, :] >= ilens[:, None]
-            xs_pad = xs_pad.masked_fill(pad[..., None], self.feature_pad_value)
+            xs_pad = torch.where(pad[..., None], self.feature_pad_value.to(xs_pad.dtype), xs_pad)
         x = self.embed(xs_pad)
         stride = self.embed.time_stride
         lens = torch.clamp(torch.div(ilens + stride - 1, stride, rounding_mode="floor"), max=x.size(1))

@@ -88,6 +88,9 @@ def confs(cfg: Dict[str, Any], pre: Dict[str, Any]) -> Tuple[Dict[str, Any], Dic
     frontend_conf = {ours: fe[theirs] for theirs, ours in FRONTEND_KEYS.items()
                      if fe.get(theirs) is not None}
     frontend_conf.setdefault("n_mels", 128)
+    for k in ("per_bin_mean", "per_bin_stddev"):  # saved as a (1, 1, n) array
+        if k in frontend_conf:
+            frontend_conf[k] = _flat(frontend_conf[k])
     fs = float(frontend_conf.get("fs", 16000))
     for samples, ms in (("frame_length", "frame_length_ms"), ("hop_length", "hop_length_ms")):
         if fe.get(samples) is not None:  # save_pretrained stores them in samples
@@ -138,12 +141,23 @@ def confs(cfg: Dict[str, Any], pre: Dict[str, Any]) -> Tuple[Dict[str, Any], Dic
     return frontend_conf, encoder_conf
 
 
-def _pad_value(frontend_conf: Dict[str, Any]) -> float:
-    """The features of a frame of zeros, if the same in every bin (no per-bin normalisation)."""
-    if frontend_conf.get("per_bin_mean") is not None or frontend_conf.get("per_bin_stddev") is not None:
-        raise _error("preprocessor_config.json: per_bin_mean / per_bin_stddev are not supported "
-                     "(the padding features would differ per bin)")
-    return math.log(float(frontend_conf.get("mel_floor", 1e-5)))
+def _pad_value(frontend_conf: Dict[str, Any]):
+    """The features of a frame of zeros: one value, or one per bin with per-bin normalisation."""
+    floor = math.log(float(frontend_conf.get("mel_floor", 1e-5)))
+    mean, std = frontend_conf.get("per_bin_mean"), frontend_conf.get("per_bin_stddev")
+    if mean is None and std is None:
+        return floor
+    n = int(frontend_conf["n_mels"])
+    for name, v in (("per_bin_mean", mean), ("per_bin_stddev", std)):
+        if v is not None and len(v) != n:
+            raise _error(f"preprocessor_config.json: {name} has {len(v)} values, feature_size is {n}")
+    mean = [0.0] * n if mean is None else [float(x) for x in mean]
+    std = [1.0] * n if std is None else [float(x) for x in std]
+    return [(floor - m) / s for m, s in zip(mean, std)]
+
+
+def _flat(v) -> List[float]:
+    return [x for item in v for x in _flat(item)] if isinstance(v, (list, tuple)) else [float(v)]
 
 
 def config_desc(cfg: Dict[str, Any]) -> str:
