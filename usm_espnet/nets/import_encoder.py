@@ -127,12 +127,12 @@ def read_weights(src: Path, keep: Optional[Callable[[str], bool]] = None) -> Tup
         files = [single]
     elif index.is_file():
         try:
-            shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+            wmap = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+            # only the shards that hold wanted tensors
+            shards = sorted({s for k, s in wmap.items() if keep is None or keep(k)}
+                            or set(wmap.values()))
         except (OSError, ValueError, KeyError, AttributeError) as e:
             raise ImportEncoderError(f"{index}: unreadable shard index ({e})") from None
-        if keep is not None:  # only the shards that hold wanted tensors
-            wmap = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-            shards = sorted({s for k, s in wmap.items() if keep(k)}) or shards
         files = [src / s for s in shards]
         missing = [f.name for f in files if not f.is_file()]
         if missing:
