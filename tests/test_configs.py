@@ -40,11 +40,13 @@ def _configs(ssl):
 
 def _encoder_params(cfg):
     register(["espnet2.tasks.asr"])
-    from espnet2.tasks.asr import encoder_choices
+    from espnet2.tasks.asr import encoder_choices, frontend_choices
 
-    n_mels = (cfg.get("frontend_conf") or {}).get("n_mels", 80)
+    # the encoder's input is the frontend's output (w2v_bert_fbank: 80 mels x 2 stacked frames)
+    frontend = frontend_choices.get_class(cfg.get("frontend") or "default")(**(cfg.get("frontend_conf") or {}))
     with torch.device("meta"):
-        enc = encoder_choices.get_class(cfg["encoder"])(input_size=n_mels, **cfg["encoder_conf"])
+        enc = encoder_choices.get_class(cfg["encoder"])(input_size=frontend.output_size(),
+                                                         **cfg["encoder_conf"])
     return sum(p.numel() for p in enc.parameters())
 
 
