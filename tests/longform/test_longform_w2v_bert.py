@@ -102,7 +102,8 @@ def test_stream_and_exact_equal_one_pass_chunk_attention(imported, tmp_path, chu
         out = torch.cat([p for _, p in parts])
         assert out.shape == ref.shape
         assert float((out - ref).abs().max()) < TOL, (mode, window)
-    # the per-recording normalisation is what makes it exact: per-window statistics differ
+    # fast mode with less context than the receptive field (0.5 s: one chunk on each side;
+    # the two causal blocks reach back two chunks) is approximate
     fast = torch.cat([p for _, p in LongFormEncoder(model, 10.0, "fast", 0.5).encode(reader)])
     assert fast.shape == ref.shape and float((fast - ref).abs().max()) > 1e-3
 
