@@ -161,3 +161,31 @@ def test_recipe_refuses_bad_init_encoder_before_any_stage(imported, tmp_path):
     # --help lists the option
     r, _ = _run_sh(["--init_encoder", str(imported), "--help"])
     assert r.returncode == 0 and f"--init_encoder [{imported}]" in r.stdout
+
+
+def test_adapters_on_the_fine_tuned_imported_encoder(imported, tmp_path):
+    """Stages 10-12's adapter runs (model_conf adapter_language, freeze_encoder) on the merged
+    config: adapters attach to the imported encoder's blocks; only they and the head learn."""
+    from usm_espnet.registry import register
+
+    register(["espnet2.tasks.asr"])
+    from espnet2.tasks.asr import ASRTask
+
+    out = tmp_path / "ft.yaml"
+    assert main(["--init_encoder", str(imported), "--config", str(FLEURS_DEBUG), "--out", str(out)]) == 0
+    tok = tmp_path / "tokens.txt"
+    tok.write_text("\n".join(["<blank>", "<unk>", "<space>", "a", "b", "<sos/eos>"]) + "\n")
+    args = ASRTask.get_parser().parse_args(
+        ["--config", str(out), "--token_list", str(tok), "--token_type", "char",
+         "--output_dir", str(tmp_path), "--model_conf", "adapter_language=sw_ke",
+         "--model_conf", "freeze_encoder=true",
+         "--model_conf", "head_warmup_steps=0"])  # (in head warm-up the adapters wait too)
+    model = ASRTask.build_model(args)
+    model.train()
+    loss, _, _ = model(torch.randn(2, 16000), torch.tensor([16000, 11000]),
+                       torch.tensor([[3, 4, 3], [4, 3, -1]]), torch.tensor([3, 2]))
+    loss.backward()
+    graded = {n.split(".")[0] for n, p in model.named_parameters() if p.grad is not None}
+    assert "adapters" in graded and "ctc" in graded and "encoder" not in graded, graded
+    n_adapt = sum(p.numel() for n, p in model.named_parameters() if n.startswith("adapters."))
+    assert 0 < n_adapt < 0.2 * sum(p.numel() for p in model.encoder.parameters())
