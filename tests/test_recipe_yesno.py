@@ -48,8 +48,26 @@ def test_yesno_reader_split_and_bad_names(tmp_path):
     for name in ("0_0_1.wav", "0_1_1.wav", "1_0_0.wav", "1_1_1.wav", "yes.wav"):
         sf.write(src / name, np.zeros(800, np.int16), 8000, subtype="PCM_16")
     (src / "README").write_text("x")
+    # 0_1_1.wav: three 0.3 s bursts in 0.4 s pauses -> two cropped copies; 0_0_1.wav (silent)
+    # does not split into three words and stays whole only
+    t = np.arange(int(0.3 * 8000)) / 8000
+    burst = (8000 * np.sin(2 * np.pi * 300 * t)).astype(np.int16)
+    pause = np.zeros(int(0.4 * 8000), np.int16)
+    sf.write(src / "0_1_1.wav", np.concatenate([pause, burst, pause, burst, pause, burst, pause]),
+             8000, subtype="PCM_16")
     st = prepare_yesno(str(src), str(tmp_path / "data"), num_dev=1)
     assert (st.train, st.dev, st.test) == (2, 1, 2) and list(st.skipped) == ["yes.wav"]
+    assert (st.crops, st.crops_skipped) == (2, 1)
+    train = dict(line.split(" ", 1) for line in
+                 (tmp_path / "data" / "train" / "text").read_text().splitlines())
+    assert train["yesno_0_1_1_from2"] == "YES YES" and train["yesno_0_1_1_from3"] == "YES"
+    scp = dict(line.split(" ", 1) for line in
+               (tmp_path / "data" / "train" / "wav.scp").read_text().splitlines())
+    crop, fs = sf.read(scp["yesno_0_1_1_from2"], dtype="int16")
+    # starts in the middle of the pause after word 1: 0.2 s of silence, then word 2
+    assert fs == 8000 and abs(len(crop) - int((0.2 + 0.3 + 0.4 + 0.3 + 0.4) * 8000)) <= 160
+    assert not np.any(crop[:int(0.15 * 8000)]) and np.any(crop[int(0.25 * 8000):int(0.45 * 8000)])
+    assert "yesno_0_1_1_from2" not in (tmp_path / "data" / "dev" / "text").read_text()
     text = (tmp_path / "data" / "test" / "text").read_text().splitlines()
     assert text == ["yesno_1_0_0 YES NO NO", "yesno_1_1_1 YES YES YES"]
     assert (tmp_path / "data" / "train" / "utt2lang").read_text().split()[1] == "en_us"

@@ -3,7 +3,9 @@
     python -m usm_espnet.bin.prepare_yesno --corpus_dir waves_yesno --out_dir data
 
 Train: the 31 recordings whose first word is "no"; test: the 29 whose first word is
-"yes" (Kaldi's egs/yesno split); dev: the first --num_dev train recordings.
+"yes" (Kaldi's egs/yesno split), plus --num_crops copies of each that start before word
+2, 3, ... (so that utterances start with "yes" too); dev: the first --num_dev train
+recordings.
 """
 
 import argparse
@@ -17,13 +19,16 @@ def main(argv=None) -> int:
     p.add_argument("--corpus_dir", required=True, help="directory of <0|1>_..._<0|1>.wav files")
     p.add_argument("--out_dir", required=True)
     p.add_argument("--num_dev", type=int, default=4)
+    p.add_argument("--num_crops", type=int, default=7,
+                   help="cropped copies per train recording, starting before word 2, 3, ... "
+                        "(0: none)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     from usm_espnet.data.kaldi import DataDirError
     from usm_espnet.data.yesno import prepare_yesno
 
     try:
-        prepare_yesno(a.corpus_dir, a.out_dir, a.num_dev)
+        prepare_yesno(a.corpus_dir, a.out_dir, a.num_dev, a.num_crops)
     except (DataDirError, ValueError, OSError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1

@@ -2,7 +2,7 @@
 # shellcheck source-path=SCRIPTDIR disable=SC2034  # the options are read indirectly (forward_args: ${!name})
 # Kaldi's yesno (OpenSLR 1): real speech, one speaker, 8 kHz, "yes"/"no" x 8 per recording;
 # Kaldi's split (31 train, 29 test). The smallest real-speech run of the stage template
-# (as ESPnet's mini_an4): a small Conformer/CTC on graphemes, about a minute on 2 CPU cores.
+# (as ESPnet's mini_an4): a small Conformer/CTC on graphemes, a few minutes on 2 CPU cores.
 #   ./run.sh                        # YESNO=/path/to/waves_yesno, default ../shared/real_speech/kaldi_yesno
 #   ./run.sh --stage 7 --stop_stage 9
 # Options: ./run.sh --help (the stage template's, egs/TEMPLATE/asr_options.sh).

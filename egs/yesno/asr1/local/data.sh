@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR/..
 # yesno data preparation: <data_dir>/{train,dev,test} with Kaldi's split (train: first word
-# "no", 31 recordings; test: first word "yes", 29; dev: the first 4 train recordings).
+# "no", 31 recordings, plus cropped copies that start before word 2, 3, ...; test: first
+# word "yes", 29; dev: the first 4 train recordings).
 set -euo pipefail
 langs=                   # unused: one language (en_us); accepted from the template
 nj=2                     # unused (nothing to synthesise); accepted from the template
 : "${langs}" "${nj}"
 data_dir=data            # output
 num_dev=4                # train recordings also used as the validation set
+num_crops=7              # copies of each train recording starting before word 2, 3, ...
 while [ $# -gt 0 ]; do
     name=${1#--}
     grep -qE "^${name}=" "$0" || { echo "local/data.sh: unknown option $1" >&2; exit 1; }
@@ -20,4 +22,4 @@ if [ -z "${YESNO}" ]; then
     exit 1
 fi
 "${USM_PYTHON:-python3}" -m usm_espnet.bin.prepare_yesno --corpus_dir "${YESNO}" \
-    --out_dir "${data_dir}" --num_dev "${num_dev}"
+    --out_dir "${data_dir}" --num_dev "${num_dev}" --num_crops "${num_crops}"
