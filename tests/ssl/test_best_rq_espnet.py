@@ -1,4 +1,4 @@
-"""BEST-RQ as an ESPnet model (usm_espnet.ssl.espnet_model) and task (usm_espnet.tasks.best_rq)."""
+"""BEST-RQ as an ESPnet model (usm_espnet.ssl.best_rq_espnet_model) and task (usm_espnet.tasks.best_rq)."""
 
 import pytest
 import torch
@@ -10,7 +10,7 @@ register(["espnet2.tasks.asr"])
 
 from espnet2.tasks.asr import encoder_choices  # noqa: E402
 
-from usm_espnet.ssl.espnet_model import ESPnetBestRQModel  # noqa: E402
+from usm_espnet.ssl.best_rq_espnet_model import ESPnetBestRQModel  # noqa: E402
 
 FEAT = 20
 

@@ -95,7 +95,7 @@ def test_time_warp_is_refused_in_pretraining():
     from espnet2.asr.specaug.specaug import SpecAug
 
     from usm_espnet.nets.usm_conformer import USMConformerEncoder
-    from usm_espnet.ssl.espnet_model import ESPnetBestRQModel
+    from usm_espnet.ssl.best_rq_espnet_model import ESPnetBestRQModel
 
     enc = USMConformerEncoder(input_size=20, output_size=16, attention_heads=2, linear_units=32,
                               num_blocks=1, input_layer="conv2d")

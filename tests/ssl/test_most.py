@@ -1,4 +1,4 @@
-"""Tests for usm_espnet.ssl.most (MOST core; tiny dimensions, CPU only)."""
+"""Tests for usm_espnet.ssl.most (MOST core) and its stream mixer (tiny dimensions, CPU only)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from usm_espnet.ssl.most import (
     DurationModel,
     MOSTConfig,
     MOSTModel,
-    StreamMixer,
     TextEncoder,
     alignment_to_durations,
     ctc_durations,
@@ -22,6 +21,7 @@ from usm_espnet.ssl.most import (
     random_durations,
     upsample,
 )
+from usm_espnet.tasks.stream_mixer import StreamMixer
 
 FEAT = 20
 D = 16
@@ -281,7 +281,7 @@ def test_espnet_init_param_loads_the_whole_encoder(tmp_path):
 
 
 def test_load_best_rq_checkpoint():
-    from usm_espnet.ssl.espnet_model import ESPnetBestRQModel
+    from usm_espnet.ssl.best_rq_espnet_model import ESPnetBestRQModel
 
     torch.manual_seed(7)
     bq = ESPnetBestRQModel(input_size=FEAT, frontend=None, specaug=None, normalize=None,

@@ -289,7 +289,7 @@ def check_config(task: str, argv: Sequence[str],
     mod, cls_name = TASKS[task]
     task_cls = getattr(importlib.import_module(mod), cls_name)
     if extra_confs is None and task == "ssl":
-        from usm_espnet.ssl.espnet_model import ESPnetBestRQModel
+        from usm_espnet.ssl.best_rq_espnet_model import ESPnetBestRQModel
 
         extra_confs = {"model_conf": ESPnetBestRQModel}
     parser = task_cls.get_parser()

@@ -6,7 +6,7 @@
 
 Every option is ESPnet's (``AbsTask``): ``--collect_stats``, ``--resume``,
 ``--ngpu``, ``--multiprocessing_distributed``, model averaging. BEST-RQ's own
-options go in ``model_conf`` (see :class:`usm_espnet.ssl.espnet_model.ESPnetBestRQModel`).
+options go in ``model_conf`` (see :class:`usm_espnet.ssl.best_rq_espnet_model.ESPnetBestRQModel`).
 The encoder is saved as ``encoder.*``; fine-tune with
 ``--init_param <exp>/<checkpoint>.pth:encoder:encoder``.
 

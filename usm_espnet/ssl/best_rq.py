@@ -85,9 +85,9 @@ class BestRQConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _check_int("num_quantizers", self.num_quantizers, 1)
-        _check_int("codebook_size", self.codebook_size, 2)
-        _check_int("codebook_dim", self.codebook_dim, 1)
+        check_int("num_quantizers", self.num_quantizers, 1)
+        check_int("codebook_size", self.codebook_size, 2)
+        check_int("codebook_dim", self.codebook_dim, 1)
         _check_prob(self.mask_prob)
         if self.noise_std < 0:
             raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
@@ -103,7 +103,7 @@ class BestRQConfig:
         return max(1, int(round(self.mask_span_ms / self.frame_shift_ms)))
 
 
-def _check_int(name: str, value: int, minimum: int) -> None:
+def check_int(name: str, value: int, minimum: int) -> None:
     """Raise ValueError unless ``value`` is an int >= ``minimum``.
 
     Args:
@@ -149,7 +149,7 @@ def stack_frames(
         (B, T // stack, F * stack) stacked features and (B,) lengths
         ``lens // stack`` (a trailing partial group is dropped).
     """
-    _check_int("stack", stack, 1)
+    check_int("stack", stack, 1)
     B, T, Fd = feats.shape
     Ts = T // stack
     out = feats[:, : Ts * stack].reshape(B, Ts, Fd * stack)
@@ -247,11 +247,11 @@ class RandomProjectionQuantizer(nn.Module):
         seed: int = BestRQConfig.seed,
     ) -> None:
         super().__init__()
-        _check_int("feature_dim", feature_dim, 1)
-        _check_int("stack", stack, 1)
-        _check_int("num_quantizers", num_quantizers, 1)
-        _check_int("codebook_size", codebook_size, 2)
-        _check_int("codebook_dim", codebook_dim, 1)
+        check_int("feature_dim", feature_dim, 1)
+        check_int("stack", stack, 1)
+        check_int("num_quantizers", num_quantizers, 1)
+        check_int("codebook_size", codebook_size, 2)
+        check_int("codebook_dim", codebook_dim, 1)
         self.feature_dim = feature_dim
         self.stack = stack
         self.num_quantizers = num_quantizers
@@ -357,7 +357,7 @@ def compute_mask(
         (B, T) bool mask on ``feat_lens.device``.
     """
     _check_prob(mask_prob)
-    _check_int("span", span, 1)
+    check_int("span", span, 1)
     lens = feat_lens.detach().to("cpu").long()
     B = lens.size(0)
     valid = _lengths_to_valid(lens, T)
@@ -417,7 +417,7 @@ def mask_to_encoder_rate(mask: torch.Tensor, stack: int) -> torch.Tensor:
     Returns:
         (B, T // stack) bool mask.
     """
-    _check_int("stack", stack, 1)
+    check_int("stack", stack, 1)
     B, T = mask.shape
     Ts = T // stack
     return mask[:, : Ts * stack].reshape(B, Ts, stack).any(dim=-1)
@@ -443,9 +443,9 @@ class BestRQLoss(nn.Module):
         codebook_size: int = BestRQConfig.codebook_size,
     ) -> None:
         super().__init__()
-        _check_int("encoder_dim", encoder_dim, 1)
-        _check_int("num_quantizers", num_quantizers, 1)
-        _check_int("codebook_size", codebook_size, 2)
+        check_int("encoder_dim", encoder_dim, 1)
+        check_int("num_quantizers", num_quantizers, 1)
+        check_int("codebook_size", codebook_size, 2)
         self.num_quantizers = num_quantizers
         self.codebook_size = codebook_size
         self.heads = nn.ModuleList(
@@ -621,7 +621,7 @@ class BestRQ(nn.Module):
         config: BestRQConfig = BestRQConfig(),
     ) -> None:
         super().__init__()
-        _check_int("stack", stack, 1)
+        check_int("stack", stack, 1)
         self.config = config
         self.stack = stack
         self.encoder = encoder

@@ -13,7 +13,7 @@ token ids padded with -1, a ``<key>_lengths`` per key):
 :class:`ESPnetMOSTModel` IS a :class:`MOSTModel` (it subclasses it, and
 ``AbsESPnetModel``), so the state_dict names are MOSTModel's plus ``frontend.*`` /
 ``normalize.*`` / ``most_step``: ``encoder.*``, ``quantizer.*`` and ``loss_fn.*``
-have exactly the names and shapes of :class:`~usm_espnet.ssl.espnet_model.ESPnetBestRQModel`,
+have exactly the names and shapes of :class:`~usm_espnet.ssl.best_rq_espnet_model.ESPnetBestRQModel`,
 so ``--init_param <best_rq_exp>/<checkpoint>.pth`` (whole file, or per part, e.g.
 ``:encoder:encoder``) starts MOST from BEST-RQ, and ``--init_param
 <most_exp>/<checkpoint>.pth:encoder:encoder`` starts ASR fine-tuning from MOST.
@@ -53,7 +53,8 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.train.abs_espnet_model import AbsESPnetModel
 
 from usm_espnet.ssl.best_rq import BestRQConfig
-from usm_espnet.ssl.most import PAIRED, SPEECH, TEXT, MOSTConfig, MOSTModel, _check_tokens
+from usm_espnet.ssl.most import PAIRED, SPEECH, TEXT, MOSTConfig, MOSTModel
+from usm_espnet.ssl.most.checks import check_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -362,7 +363,7 @@ class ESPnetMOSTModel(MOSTModel, AbsESPnetModel):
         if has_paired:
             pf, pl = self._features(paired_speech, paired_speech_lengths, augment=True)
         if not self.training and has_paired:
-            _check_tokens(paired_text, paired_text_lengths, self.vocab_size,
+            check_tokens(paired_text, paired_text_lengths, self.vocab_size,
                           self.config.blank_id)
             enc, enc_lens = self.shared_encode(self.speech_encode(pf, pl))
             loss = self.ctc(enc, enc_lens, paired_text.to(enc.device),

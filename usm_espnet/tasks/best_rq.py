@@ -32,7 +32,7 @@ from espnet2.train.trainer import Trainer  # noqa: E402
 from espnet2.utils.nested_dict_action import NestedDictAction  # noqa: E402
 from espnet2.utils.types import int_or_none  # noqa: E402
 
-from usm_espnet.ssl.espnet_model import ESPnetBestRQModel  # noqa: E402
+from usm_espnet.ssl.best_rq_espnet_model import ESPnetBestRQModel  # noqa: E402
 
 
 def _shared(asr_choices: ClassChoices, **kw) -> ClassChoices:

@@ -14,7 +14,7 @@ only the training iterator:
 A stream is used when its directory is given and its batch size
 (``most_conf``: ``speech_batch_size``, ``paired_batch_size``, ``text_batch_size``)
 is positive. Step ``s`` of training takes the ids of
-:meth:`StreamMixer.batch(s) <usm_espnet.ssl.most.StreamMixer.batch>` (every stream
+:meth:`StreamMixer.batch(s) <usm_espnet.tasks.stream_mixer.StreamMixer.batch>` (every stream
 walks through its own per-epoch shuffle, seeded by ``--seed``; the text stream
 starts at ``most_conf.text_start_step``), loads them with ESPnet's
 ``ESPnetDataset`` and collates each stream with ESPnet's padding (speech 0.0,
@@ -73,7 +73,6 @@ from usm_espnet.ssl.most import (  # noqa: E402
     STREAMS,
     TEXT,
     MOSTConfig,
-    StreamMixer,
 )
 from usm_espnet.ssl.most_espnet_model import (  # noqa: E402
     ESPnetMOSTModel,
@@ -87,6 +86,7 @@ from usm_espnet.tasks.best_rq import (  # noqa: E402
     normalize_choices,
     specaug_choices,
 )
+from usm_espnet.tasks.stream_mixer import StreamMixer  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
