@@ -265,7 +265,11 @@ train_data_opts="--train_data_path_and_name_and_type ${dump_dir}/raw/${train_set
     --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/text,text,text"
 
 if [ -z "${ssl_config}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 4 ]; then
-    log "Stages 4-5: skipped (no --ssl_config: the ASR model starts from scratch)"
+    if [ -n "${init_encoder}" ]; then
+        log "Stages 4-5: skipped (no --ssl_config: the encoder starts from --init_encoder ${init_encoder})"
+    else
+        log "Stages 4-5: skipped (no --ssl_config: the ASR model starts from scratch)"
+    fi
 fi
 if [ -n "${ssl_config}" ] && run_stage 4 "${ssl_stats_dir}"; then
     begin 4 "pre-training data (${data_dir}/${ssl_train_set}) and statistics -> ${ssl_stats_dir}"

@@ -78,6 +78,18 @@ def test_frontend_runs_after_the_trainer_casts_the_model_to_float32():
     torch.testing.assert_close(got, ref, atol=1e-4, rtol=0)
 
 
+def test_frontend_takes_espnets_multichannel_layout():
+    """ESPnet's noise augmentation (the noisy student's) hands the frontend (B, N, 1)."""
+    fe = W2VBertFbankFrontend()
+    wav = 0.1 * torch.randn(2, 8000, generator=torch.Generator().manual_seed(4))
+    lens = torch.tensor([8000, 5000])
+    ref, ref_lens = fe(wav, lens)
+    got, got_lens = fe(wav[..., None], lens)
+    assert got_lens.tolist() == ref_lens.tolist() and torch.equal(got, ref)
+    two = torch.stack([wav, torch.zeros_like(wav)], -1)
+    assert torch.equal(fe.eval()(two, lens)[0], ref)  # not training: the first channel
+
+
 @pytest.mark.parametrize("attention_type", ["chunk", "local"])
 def test_folded_attention_equals_masked_full_attention(attention_type):
     torch.manual_seed(0)

@@ -160,7 +160,16 @@ class W2VBertFbankFrontend(AbsFrontend):
 
     def forward(self, input: torch.Tensor, input_lengths: torch.Tensor
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Waveforms (B, N) in [-1, 1] -> features (B, T, n_mels * stack) float32, lengths (B,)."""
+        """Waveforms (B, N) in [-1, 1] -> features (B, T, n_mels * stack) float32, lengths (B,).
+
+        Multi-channel input (B, N, C) -- ESPnet's layout, which its additive-noise
+        augmentation produces with C = 1 -- uses one channel, as ESPnet's default frontend
+        does: a random one in training, the first otherwise.
+        """
+        if input.dim() == 3:
+            C = input.size(2)
+            ch = int(torch.randint(C, ())) if self.training and C > 1 else 0
+            input = input[:, :, ch]
         with torch.no_grad():
             feats, nfr = self.fbank(input, input_lengths)
             valid = torch.arange(feats.size(1), device=feats.device)[None, :] < nfr[:, None]
