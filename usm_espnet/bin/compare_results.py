@@ -4,10 +4,12 @@
         --section_id pretrain_test --title "..." --standin true \
         --row "from scratch=exp/asr_a/decode_test/score/scores.json" \
         --row "BEST-RQ N=16=exp/asr_b/decode_test/score/scores.json" \
-        [--paper_source "USM paper" --paper_row "N=1=7.4" --paper_row "N=16=6.9"] \
-        [--plot results/pretrain_test.png] [--note "..."]
+        [--paper_source "USM paper" --paper_row "N=1=table5/BEST-RQ, 1 softmax/FLEURS CER" \
+         --paper_row "N=16=6.9"] [--plot results/pretrain_test.png] [--note "..."]
 
-A row is ``label=path``; the label is everything before the last ``=``.
+A row is ``label=path``; the label is everything before the last ``=``. A paper row is
+``label=TABLE/ROW/METRIC``, a key of the paper's numbers (``usm_espnet/report/paper_numbers.tsv``,
+read by :mod:`usm_espnet.report.paper`), or ``label=number``.
 """
 
 import argparse
@@ -17,6 +19,23 @@ import sys
 from typing import List, Optional
 
 from usm_espnet.utils import split_label_value, str2bool
+
+
+def _paper_number(value: str) -> float:
+    """A ``--paper_row`` value: a number, or a ``TABLE/ROW/METRIC`` key of the paper's numbers.
+
+    Raises:
+        KeyError: A key that is not in the table.
+    """
+    from usm_espnet.report.paper import KEY_SEP, value_for_key
+
+    if KEY_SEP in value:
+        return value_for_key(value)
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"--paper_row value {value!r} is neither a number nor a "
+                         f"TABLE{KEY_SEP}ROW{KEY_SEP}METRIC key of the paper's numbers") from None
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -30,7 +49,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--note", default="")
     p.add_argument("--plot", default="", help="png path, relative to RESULTS.md's directory")
     p.add_argument("--paper_source", default="")
-    p.add_argument("--paper_row", action="append", default=[], help="label=value")
+    p.add_argument("--paper_row", action="append", default=[],
+                   help="label=TABLE/ROW/METRIC (a key of usm_espnet/report/paper_numbers.tsv) "
+                        "or label=number")
     p.add_argument("--paper_metric", default="CER", choices=["CER", "WER"])
     p.add_argument("--row_params", action="append", default=[],
                    help="label=params.json (usm_espnet.bin.model_info): a trainable-parameter column")
@@ -54,7 +75,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         paper = None
         if a.paper_row:
             paper = (a.paper_source or "paper",
-                     [(lbl, float(v)) for lbl, v in (split_label_value(x, "--paper_row") for x in a.paper_row)])
+                     [(lbl, _paper_number(v)) for lbl, v in
+                      (split_label_value(x, "--paper_row") for x in a.paper_row)])
         if a.plot:
             base = os.path.dirname(os.path.abspath(a.recipe_results))
             plot_comparison(rows, os.path.join(base, a.plot), a.title, standin=a.standin)
@@ -65,6 +87,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         update_recipe_results(a.recipe_results, a.section_id, md)
     except (argparse.ArgumentTypeError, FileNotFoundError, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    except KeyError as e:  # a --paper_row key that is not in the table (message lists them)
+        print(f"ERROR: --paper_row: {e.args[0]}", file=sys.stderr)
         return 1
     print(md)
     return 0

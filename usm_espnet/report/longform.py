@@ -1,7 +1,8 @@
 """Long-form scoring and reports: WER per recording against its length, per model.
 
 USM's Table 7 compares local self-attention (LSA-128) with chunk-wise attention
-(CW-8s) on YouTube long-form test sets; the numbers below are read from that table.
+(CW-8s) on YouTube long-form test sets; :data:`PAPER_TABLE7` holds its numbers, read from
+the one table of the paper's numbers (``report/paper_numbers.tsv``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from usm_espnet.report.paper import paper_source, paper_value
 from usm_espnet.report.results import _md_cell, annotate_standin, is_standin, plot_title
 from usm_espnet.scoring.asr import score_utterance
 from usm_espnet.utils import atomic_write_bytes, atomic_write_text
@@ -22,11 +24,11 @@ STANDIN_LABEL = (
     "paper's on real YouTube audio."
 )
 
+#: Table 7 as the long-form report prints it, from report/paper_numbers.tsv.
 PAPER_TABLE7 = {
-    "source": "USM paper (arXiv 2303.01037) Table 7, YouTube long-form WER (%), "
-              "local self-attention (LSA-128) vs chunk-wise attention (CW-8s)",
-    "rows": [("LSA-128", {"en": 16.2, "ru": 16.6, "ko": 26.2, "uk": 15.5}),
-             ("CW-8s", {"en": 12.5, "ru": 14.7, "ko": 19.5, "uk": 15.3})],
+    "source": paper_source("table7"),
+    "rows": [(row, {lang: paper_value("table7", row, f"WER {lang}") for lang in ("en", "ru", "ko", "uk")})
+             for row in ("LSA-128", "CW-8s")],
 }
 
 

@@ -13,32 +13,28 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Mapping, Optional, Union
 
 from usm_espnet.data.languages import FLEURS_LANGUAGES
+from usm_espnet.report.paper import paper_source, paper_value
 from usm_espnet.scoring.asr import LangScore, average, pooled
 from usm_espnet.utils import atomic_write_bytes, atomic_write_text
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-# Published reference numbers (../shared/paper_numbers.md lists them with their sources).
-# Only values printed in the paper belong here, each with a comment saying where it comes from.
+# Published reference numbers, each read from the one table of the paper's numbers
+# (report/paper_numbers.tsv, read by report/paper.py; sources and caveats are there).
 PAPER_RESULTS: Dict[str, Dict[str, object]] = {
     "fleurs": {
-        # USM-M on FLEURS (all 102 languages): WER 17.4 / CER 6.5, read from the USM
-        # paper (arXiv 2303.01037); a secondary summary gives other FLEURS WERs (USM-LAS
-        # 10.5, USM-M 11.8), which is why the source says the row was not re-checked.
-        "source": "USM paper (arXiv 2303.01037), USM-M on FLEURS-102 (the paper's FLEURS "
-                  "results; this row not re-checked against its table)",
-        "wer": 17.4,
-        "cer": 6.5,
+        # USM-M on FLEURS-102, WER and CER (the source says the row was not re-checked)
+        "source": paper_source("fleurs102"),
+        "wer": paper_value("fleurs102", "USM-M", "WER"),
+        "cer": paper_value("fleurs102", "USM-M", "CER"),
     },
     "covost2": {
-        # USM-M's average BLEU over the 21 CoVoST 2 X -> En directions is 30.7 and the
-        # previous best the paper compares with 29.6 (USM paper, CoVoST 2 results; a
-        # secondary summary agrees). Read by usm_espnet.bin.score_st (scoring/st.py).
-        "source": ("USM paper (arXiv 2303.01037), CoVoST 2 X -> En, BLEU averaged over the "
-                   "21 source languages"),
+        # Read by usm_espnet.bin.score_st (scoring/st.py).
+        "source": paper_source("covost2"),
         "metric": "BLEU",
-        "bleu": 30.7,
-        "systems": {"USM-M": 30.7, "previous best (as cited by the USM paper)": 29.6},
+        "bleu": paper_value("covost2", "USM-M", "BLEU"),
+        "systems": {row: paper_value("covost2", row, "BLEU")
+                    for row in ("USM-M", "previous best (as cited by the USM paper)")},
         # a translation benchmark: no WER/CER (results_markdown prints "n/a")
         "wer": None,
         "cer": None,

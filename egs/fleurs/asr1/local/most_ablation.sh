@@ -50,7 +50,8 @@ most_exp=${exp_dir}/most_${most_tag}_from_${ssl_tag}
     --row "BEST-RQ only=$(score "${asr_tag}_ft_${ssl_tag}")" \
     --row "BEST-RQ + MOST (USM-M)=$(score "${asr_tag}_ft_${most_tag}_from_${ssl_tag}")" \
     --paper_source "USM paper (arXiv 2303.01037), FLEURS CER: BEST-RQ with 16 softmaxes from Table 5 (multi-softmax ablation); USM-M on FLEURS-102 from the paper's FLEURS results (row not re-checked)" \
-    --paper_row "BEST-RQ only=6.9" --paper_row "BEST-RQ + MOST (USM-M)=6.5" \
+    --paper_row "BEST-RQ only=table5/BEST-RQ, 16 softmaxes/FLEURS CER" \
+    --paper_row "BEST-RQ + MOST (USM-M)=fleurs102/USM-M/CER" \
     --plot results/most_test.png \
     --note "Labelled data (fine-tuning and MOST's paired stream): the first ${labelled:-all} utterances per language. Pre-training: BEST-RQ (${ssl_config}) on ${untr} untranscribed utterances; MOST (${most_config}) continues that model with the untranscribed, the labelled and ${text} unspoken-text sentences. Fine-tuning: ${asr_config}, ${asr_args}, the same token list for both. Decoded: ${inference_model}. Mean train_time per step (ESPnet): BEST-RQ $(step_time "${bq_exp}") s, MOST $(step_time "${most_exp}") s (run side by side with other jobs; bench/most_speed.py measures the ratio alone). Wall time of the whole ablation: $(( $(date +%s) - start )) s, OMP_NUM_THREADS=${OMP_NUM_THREADS}."
 log "done in $(( $(date +%s) - start )) s"

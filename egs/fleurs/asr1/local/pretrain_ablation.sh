@@ -126,7 +126,8 @@ wall=$(( $(date +%s) - start ))
     --title "fleurs test: pre-training where labels are scarce (local/pretrain_ablation.sh --preset ${preset})" \
     "${score_args[@]}" \
     --paper_source "USM paper (arXiv 2303.01037) Table 5, multi-softmax ablation, FLEURS CER" \
-    --paper_row "BEST-RQ, 1 softmax=7.4" --paper_row "BEST-RQ, 16 softmaxes=6.9" \
+    --paper_row "BEST-RQ, 1 softmax=table5/BEST-RQ, 1 softmax/FLEURS CER" \
+    --paper_row "BEST-RQ, 16 softmaxes=table5/BEST-RQ, 16 softmaxes/FLEURS CER" \
     --plot "${plot_rel}/pretrain_test.png" \
     --note "Made by \`${cmdline}\` (OMP_NUM_THREADS=${OMP_NUM_THREADS}), which ended with \`${ratio}\` and \`${gain}\`. Labelled train data: the first ${labelled:-all} utterances per language (dev and test complete). From scratch: ${asr_config}; from a pre-trained encoder: ${ft_config:-${asr_config}} (same steps); ${asr_args:+extra options ${asr_args}; }every row decodes ${inference_model}. Pre-training: ${ssl_config} on the untranscribed audio; at its last validation masked accuracy / prior baseline = ${ratio#*=} (N=16) and ${ratio1#*=} (N=1).${most_line} ${gain} (N=16 against scratch). Wall time of the whole ablation: ${wall} s, OMP_NUM_THREADS=${OMP_NUM_THREADS}, two experiments at a time.
 
