@@ -111,3 +111,33 @@ def test_fleurs_debug_fine_tunes_an_imported_w2v_bert_encoder(tmp_path):
         peaks[minutes] = _longform(exp, wav, tmp_path / f"longform{minutes}")
     print(f"long-form stream decoding, peak RSS: 1 min {peaks[1]:.0f} MB, 5 min {peaks[5]:.0f} MB")
     assert peaks[5] < peaks[1] + 40, peaks
+
+
+@pytest.mark.timeout(1200)
+def test_fleurs_debug_adapters_and_noisy_student_on_an_imported_encoder(tmp_path):
+    """Stages 10-12 (full fine-tuning and adapters for an unseen language, one noisy-student
+    round with SpecAugment and additive noise) from a model fine-tuned from an import."""
+    imported = tiny_w2v_bert_import(tmp_path / "w2v")
+    cmd = ["./run.sh", "--preset", "debug", "--ssl_config", "", "--most_config", "",
+           "--init_encoder", str(imported), "--langs", "en_us",
+           "--data_dir", str(tmp_path / "data"), "--dump_dir", str(tmp_path / "dump"),
+           "--exp_dir", str(tmp_path / "exp"), "--results_md", str(tmp_path / "RESULTS.md"),
+           "--local_data_opts",
+           f"--standin_sentences 8 --standin_train_speakers 1 --standin_test_speakers 1 "
+           f"--standin_untranscribed 4 --standin_dir {tmp_path / 'standin'}",
+           "--adapt_data_opts", f"--standin_dir {tmp_path / 'standin_adapt'}"]
+    r = subprocess.run(cmd, cwd=RECIPE, env=_env(), capture_output=True, text=True, timeout=1100)
+    assert r.returncode == 0, r.stderr[-4000:]
+    adapt = tmp_path / "exp" / "asr_debug_ft_imported" / "adapt"
+    for n in (10, 11, 12):
+        assert (adapt / f".done.stage{n}").is_file(), n
+    assert (adapt / "RESULTS_sw_ke.md").is_file() and (adapt / "RESULTS_student_sw_ke.md").is_file()
+    for run in ("sw_ke_full", "sw_ke_adapters", "sw_ke_student1"):
+        cfg = yaml.safe_load((adapt / run / "config.yaml").read_text())
+        assert (cfg["frontend"], cfg["encoder"], cfg["normalize"]) == ("w2v_bert_fbank", "w2v_bert_conformer", None)
+        # these runs start from stage 7's trained head: no head warm-up
+        assert cfg["model_conf"]["head_warmup_steps"] == 0, run
+    assert yaml.safe_load((adapt / "sw_ke_student1" / "config.yaml").read_text())["noise_scp"]
+    # the adapters learnt (their up-projections start at zero)
+    saved = torch.load(adapt / "adapters" / "sw_ke.pth", weights_only=True)["state_dict"]
+    assert max(float(v.abs().max()) for k, v in saved.items() if ".up." in k) > 0

@@ -486,6 +486,10 @@ adapt_train() {
     local n=$1 exp=$2 l=$3 train_dir=$4 extra=$5
     local d=${dump_dir}/raw/adapt_${l}
     [ -f "${base_model}" ] || die "no ${base_model}: run stage 7 first"
+    # model: usm's head warm-up is for a new head; these runs start from stage 7's trained
+    # one (with it, the first steps would leave the encoder and the adapters untouched)
+    local warm=""
+    grep -qE '^ +head_warmup_steps:' "${asr_exp}/train_config.input.yaml" && warm="--model_conf head_warmup_steps=0"
     # the yaml stage 7 trained with (not its dumped config.yaml, whose data lists would add up)
     train "${n}" "${exp}" "${asr_exp}/train_config.input.yaml" "${python} -m usm_espnet.bin.asr_train \
         --config ${exp}/train_config.input.yaml ${tokenized_opts} \
@@ -496,7 +500,7 @@ adapt_train() {
         --train_shape_file ${train_dir}/utt2num_samples --valid_shape_file ${d}/${valid_set}/utt2num_samples \
         ${norm_opts} \
         --init_param ${base_model} --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${exp} \
-        ${adapt_args} ${extra}"
+        ${warm} ${adapt_args} ${extra}"
     local save=()  # adapters also go to their own small file, <lang>.pth
     [[ " ${extra} " == *" adapter_language="* ]] && save=(--save_adapters "${adapt_dir}/adapters")
     ${python} -m usm_espnet.bin.model_info --asr_train_config "${exp}/config.yaml" \
