@@ -185,7 +185,8 @@ def test_five_minutes_decode_in_stream_mode_with_bounded_memory(imported, tmp_pa
     stats = (tmp_path / "five_stream" / "stats.tsv").read_text().splitlines()
     assert stats[1].startswith("rec_five\t300.0")
     print("peak RSS growth (MB): " + ", ".join(f"{n} min {m} {v:.1f}" for (n, m), v in grow.items()))
-    # stream: the same memory for 5 minutes as for 1 (the margin is the allocator's noise,
-    # measured +-15 MB); one pass holds the whole recording's features and activations
-    assert grow["five", "stream"] < min(100.0, grow["one", "stream"] + 25.0), grow
+    # stream: the same memory for 5 minutes as for 1 (the margin is the allocator's noise:
+    # differences of 7-17 MB measured); one pass holds the whole recording's features and
+    # activations (about 600 MB)
+    assert grow["five", "stream"] < min(120.0, grow["one", "stream"] + 40.0), grow
     assert grow["five", "stream"] < 0.25 * grow["five", "onepass"], grow
