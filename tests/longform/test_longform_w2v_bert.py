@@ -82,7 +82,8 @@ def _signal(seconds: float, seed: int = 0) -> np.ndarray:
     return (env * rng.standard_normal(n)).astype(np.float32)
 
 
-@pytest.mark.parametrize("chunk_seconds", [1.0, 0.2])  # 50 frames; 10 < the 30-frame causal context
+# 1.0 s: 50 frames; 0.2 s: 10 < the 30-frame causal context (~55 s: full tier only)
+@pytest.mark.parametrize("chunk_seconds", [1.0, pytest.param(0.2, marks=pytest.mark.slow)])
 def test_stream_and_exact_equal_one_pass_chunk_attention(imported, tmp_path, chunk_seconds):
     model, _ = _model(imported, tmp_path, attention_type="chunk", chunk_seconds=chunk_seconds)
     assert model.encoder.conv_context() == (30, 0)
@@ -156,6 +157,7 @@ def _peak_growth_mb(fn) -> float:
     return _status_mb("VmHWM") - base
 
 
+@pytest.mark.slow  # ~65 s: full tier (make test-all)
 def test_five_minutes_decode_in_stream_mode_with_bounded_memory(imported, tmp_path):
     if not os.access("/proc/self/clear_refs", os.W_OK):
         pytest.skip("needs /proc/self/clear_refs to measure peak memory")
