@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
-from usm_espnet.report.results import STANDIN_LABEL, _md_cell, annotate_standin, is_standin, plot_title
+from usm_espnet.report.results import STANDIN_LABEL, md_cell, annotate_standin, is_standin, plot_title
 from usm_espnet.utils import atomic_write_bytes
 
 
@@ -84,7 +84,7 @@ def comparison_markdown(
         if with_params:
             n = r.trainable_params
             cells.insert(0, "-" if n is None else f"{n:,}")
-        out.append(f"| {_md_cell(r.label)} | " + " | ".join(cells)
+        out.append(f"| {md_cell(r.label)} | " + " | ".join(cells)
                    + f" | **{avg['cer']:.2f}** | {avg['wer']:.2f} |")
     out.append("")
     out.append("Per-language cells are CER (%); averages are unweighted over languages.")
@@ -98,7 +98,7 @@ def comparison_markdown(
         source, vals = paper
         out += ["", "### Paper reference (real data; not comparable with the numbers above)", "",
                 f"| Source | Setting | {paper_metric} (%) |", "| --- | --- | ---: |"]
-        out += [f"| {_md_cell(source)} | {_md_cell(lbl)} | {v:g} |" for lbl, v in vals]
+        out += [f"| {md_cell(source)} | {md_cell(lbl)} | {v:g} |" for lbl, v in vals]
     return "\n".join(out) + "\n"
 
 

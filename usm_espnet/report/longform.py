@@ -13,7 +13,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from usm_espnet.report.paper import paper_source, paper_value
-from usm_espnet.report.results import _md_cell, annotate_standin, is_standin, plot_title
+from usm_espnet.report.results import md_cell, annotate_standin, is_standin, plot_title
 from usm_espnet.scoring.asr import score_utterance
 from usm_espnet.utils import atomic_write_bytes, atomic_write_text
 
@@ -75,10 +75,10 @@ def recordings_markdown(scores: Dict[str, Dict], title: str, standin: bool,
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for rec, s in sorted(scores.items(), key=lambda kv: (kv[1]["lang"] or "", kv[1]["seconds"])):
         if s.get("missing_hyp"):
-            lines.append(f"| {_md_cell(rec)} | {s['lang']} | {_minutes(s['seconds'])} | "
+            lines.append(f"| {md_cell(rec)} | {s['lang']} | {_minutes(s['seconds'])} | "
                          "not decoded | - | - | - | - |")
             continue
-        lines.append(f"| {_md_cell(rec)} | {s['lang']} | {_minutes(s['seconds'])} | "
+        lines.append(f"| {md_cell(rec)} | {s['lang']} | {_minutes(s['seconds'])} | "
                      f"{s['wer']:.2f} | {_sdi_cells(s)} | {s['cer']:.2f} |")
     lines += ["", "Sub, Del and Ins: substituted, deleted and inserted words in % of the "
               "reference words (they add up to the WER)."]
@@ -184,9 +184,9 @@ def comparison_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]], title: st
     lines = [f"## {title}", ""]
     if standin:
         lines += [f"> {STANDIN_LABEL}", ""]
-    lines.append("| Recording | Lang | Minutes | " + " | ".join(f"WER (%) {_md_cell(m)}" for m, _ in models)
-                 + " | " + " | ".join(f"S/D/I (%) {_md_cell(m)}" for m, _ in models)
-                 + " | " + " | ".join(f"CER (%) {_md_cell(m)}" for m, _ in models) + " |")
+    lines.append("| Recording | Lang | Minutes | " + " | ".join(f"WER (%) {md_cell(m)}" for m, _ in models)
+                 + " | " + " | ".join(f"S/D/I (%) {md_cell(m)}" for m, _ in models)
+                 + " | " + " | ".join(f"CER (%) {md_cell(m)}" for m, _ in models) + " |")
     lines.append("| --- | --- | ---: | " + " | ".join("---:" for _ in 3 * list(models)) + " |")
 
     def cell(sc: Dict, key: str) -> str:
@@ -200,7 +200,7 @@ def comparison_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]], title: st
         first = next(s[r] for _, s in models if r in s)
         cells = [cell(s[r], key) if r in s else "-" for key in ("wer", "sdi", "cer")
                  for _, s in models]
-        lines.append(f"| {_md_cell(r)} | {first['lang']} | {_minutes(first['seconds'])} | " + " | ".join(cells) + " |")
+        lines.append(f"| {md_cell(r)} | {first['lang']} | {_minutes(first['seconds'])} | " + " | ".join(cells) + " |")
     lines += ["", "S/D/I: substituted / deleted / inserted words in % of the reference words "
               "(they add up to the WER); \"not decoded\": the model could not decode that "
               "recording (e.g. global attention beyond its memory)."]

@@ -48,7 +48,7 @@ STANDIN_LABEL = (
 )
 
 
-def _md_cell(text: object) -> str:
+def md_cell(text: object) -> str:
     """Escape a value for a Markdown table cell.
 
     Args:
@@ -107,7 +107,7 @@ def results_markdown(scores: Dict[str, LangScore], title: str, paper_key: Option
     lines += ["| Lang | Language | #utts | WER (%) | CER (%) |",
               "| --- | --- | ---: | ---: | ---: |"]
     for lang, s in scores.items():
-        lines.append(f"| {_md_cell(lang)} | {_md_cell(_lang_name(lang))} | "
+        lines.append(f"| {md_cell(lang)} | {md_cell(_lang_name(lang))} | "
                      f"{s.wer.num_utts} | {s.wer.rate:.2f} | {s.cer.rate:.2f} |")
     if scores:
         mean_wer, mean_cer = average(scores)
@@ -131,8 +131,8 @@ def results_markdown(scores: Dict[str, LangScore], title: str, paper_key: Option
         for key, value in extra_info.items():
             value = str(value)
             shown = f"`{value}`" if key.lower() == "command" and "`" not in value \
-                else _md_cell(value)
-            lines.append(f"- **{_md_cell(key)}**: {shown}")
+                else md_cell(value)
+            lines.append(f"- **{md_cell(key)}**: {shown}")
         lines.append("")
 
     if image:
@@ -145,7 +145,7 @@ def results_markdown(scores: Dict[str, LangScore], title: str, paper_key: Option
         fmt = lambda v: f"{v:.1f}" if isinstance(v, (int, float)) else "n/a"  # noqa: E731
         lines += [f"### {heading}", "",
                   "| Source | WER (%) | CER (%) |", "| --- | ---: | ---: |",
-                  f"| {_md_cell(paper['source'])} | {fmt(paper.get('wer'))} | "
+                  f"| {md_cell(paper['source'])} | {fmt(paper.get('wer'))} | "
                   f"{fmt(paper.get('cer'))} |", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
