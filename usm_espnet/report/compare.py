@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
-from usm_espnet.report.results import STANDIN_LABEL, md_cell, annotate_standin, is_standin, plot_title
+from usm_espnet.report.results import STANDIN_LABEL, annotate_standin, is_standin, md_cell, plot_title
 from usm_espnet.utils import atomic_write_bytes
 
 

@@ -13,7 +13,7 @@ import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from usm_espnet.report.paper import paper_source, paper_value
-from usm_espnet.report.results import md_cell, annotate_standin, is_standin, plot_title
+from usm_espnet.report.results import annotate_standin, is_standin, md_cell, plot_title
 from usm_espnet.scoring.asr import score_utterance
 from usm_espnet.utils import atomic_write_bytes, atomic_write_text
 
