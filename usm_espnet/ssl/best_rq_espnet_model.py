@@ -122,12 +122,21 @@ class ESPnetBestRQModel(AbsESPnetModel):
         )
 
     def _rank_generator(self) -> Optional[torch.Generator]:
-        """None (the global RNG) in one process; a per-rank CPU generator under DDP."""
+        """None (the global RNG) in one process; a per-rank CPU generator under DDP.
+
+        ESPnet seeds every rank alike (``set_all_random_seed(seed + epoch)`` at each
+        epoch), so under DDP the masks come from a generator seeded with
+        ``torch.initial_seed() + 7919 * rank``, re-seeded whenever that changes: each
+        epoch's draws depend only on (seed, epoch, rank), and a resumed run draws the
+        masks an uninterrupted one would (``tests/bin/test_ddp_cpu.py``).
+        """
         dist = torch.distributed
         if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
             return None
-        if getattr(self, "_gen", None) is None:
-            self._gen = torch.Generator().manual_seed(torch.initial_seed() + 7919 * dist.get_rank())
+        seed = int(torch.initial_seed()) + 7919 * dist.get_rank()
+        if getattr(self, "_gen", None) is None or getattr(self, "_gen_seed", None) != seed:
+            self._gen = torch.Generator().manual_seed(seed)
+            self._gen_seed = seed
         return self._gen
 
     def _extract_feats(

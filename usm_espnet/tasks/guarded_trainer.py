@@ -24,7 +24,8 @@ What it does not do, and :class:`GuardedTrainer` adds:
   goes to a temporary file in the same directory that is then renamed;
 * **repair on resume** what a kill between ESPnet's writes leaves behind: the
   ``<N>epoch.pth`` of the checkpoint's epoch (written after ``checkpoint.pth``),
-  the ``latest.pth`` and ``<phase>.<metric>.best.pth`` links, and temporary files;
+  the ``latest.pth`` and ``<phase>.<metric>.best.pth`` links, and temporary files
+  (under DDP rank 0 repairs while the other ranks wait at a barrier);
 * **pre-training health over the whole validation set** (models with BEST-RQ heads,
   :class:`usm_espnet.ssl.best_rq.BestRQLoss`): masked accuracy, the accuracy of always
   guessing the most frequent code (the prior baseline) and the label perplexity, from
@@ -210,9 +211,17 @@ class GuardedTrainer(Trainer):
     def run(cls, *args: Any, **kwargs: Any) -> None:
         """ESPnet's ``Trainer.run`` with atomic saves and, on resume, a repaired output dir."""
         options = kwargs.get("trainer_options")
+        dist_opt = kwargs.get("distributed_option")
+        distributed = (bool(getattr(dist_opt, "distributed", False))
+                       and torch.distributed.is_available() and torch.distributed.is_initialized())
         if options is not None and getattr(options, "resume", False):
-            repair_output_dir(Path(options.output_dir),
-                              list(getattr(options, "best_model_criterion", []) or []))
+            # under DDP rank 0 repairs and the others wait: concurrent repairs would remove
+            # each other's temporary files mid-rename
+            if not distributed or torch.distributed.get_rank() == 0:
+                repair_output_dir(Path(options.output_dir),
+                                  list(getattr(options, "best_model_criterion", []) or []))
+            if distributed:
+                torch.distributed.barrier()
         elif options is not None:
             # a new run: no stale records (every DDP rank runs this: missing_ok)
             (Path(options.output_dir) / HEALTH_FILE).unlink(missing_ok=True)
