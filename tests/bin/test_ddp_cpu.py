@@ -227,6 +227,19 @@ def _ssl_args(*extra):
             "--train_shape_file", "data/shape", "--valid_shape_file", "data/shape", *extra]
 
 
+def _most_setup(root: Path, *extra):
+    """test_most_train's three streams and tokens; its MOST yaml; the arguments."""
+    _make_data(root)
+    (root / "most.yaml").write_text(MOST)
+    (root / "valid_shape").write_text("".join(f"p{i} 9600\n" for i in range(4)))
+    return ["--config", "most.yaml", "--token_list", "tokens.txt", "--token_type", "char",
+            "--speech_data", "data/speech", "--paired_data", "data/paired",
+            "--text_data", "data/unspoken",
+            "--valid_data_path_and_name_and_type", "data/paired/wav.scp,speech,sound",
+            "--valid_data_path_and_name_and_type", "data/paired/text,text,text",
+            "--valid_shape_file", "valid_shape", *extra]
+
+
 # ----------------------------------------------------------------------------- tests
 
 
@@ -247,17 +260,9 @@ def test_ssl_train_ddp_masks_differ_weights_agree(tmp_path):
 
 @pytest.mark.timeout(500)
 def test_most_train_ddp_masks_differ_weights_agree(tmp_path):
-    _make_data(tmp_path)
-    (tmp_path / "most.yaml").write_text(MOST)
-    (tmp_path / "valid_shape").write_text("".join(f"p{i} 9600\n" for i in range(4)))
     probe = tmp_path / "probe"
-    log = _torchrun("usm_espnet.bin.most_train", [
-        "--config", "most.yaml", "--token_list", "tokens.txt", "--token_type", "char",
-        "--speech_data", "data/speech", "--paired_data", "data/paired",
-        "--text_data", "data/unspoken",
-        "--valid_data_path_and_name_and_type", "data/paired/wav.scp,speech,sound",
-        "--valid_data_path_and_name_and_type", "data/paired/text,text,text",
-        "--valid_shape_file", "valid_shape", "--output_dir", "exp"], tmp_path, probe)
+    log = _torchrun("usm_espnet.bin.most_train", _most_setup(tmp_path, "--output_dir", "exp"),
+                    tmp_path, probe)
     _assert_ranks_in_step(log)
     # each rank takes its share of every stream's global batch
     assert "rank 0/2" in log, log[-3000:]
@@ -305,13 +310,19 @@ def test_asr_train_ddp_weights_agree(tmp_path):
 
 
 @pytest.mark.timeout(1200)
-def test_ssl_train_ddp_killed_after_first_checkpoint_resumes(tmp_path):
-    _ssl_data(tmp_path)
-    args = _ssl_args("--output_dir", "exp", "--resume", "true", "--max_epoch", "8")
+@pytest.mark.parametrize("entry", ["ssl_train", "most_train"])
+def test_ddp_killed_after_first_checkpoint_resumes(tmp_path, entry):
+    module = f"usm_espnet.bin.{entry}"
+    extra = ("--output_dir", "exp", "--resume", "true", "--max_epoch", "8")
+    if entry == "ssl_train":
+        _ssl_data(tmp_path)
+        args = _ssl_args(*extra)
+    else:
+        args = _most_setup(tmp_path, *extra)
     ckpt = tmp_path / "exp" / "checkpoint.pth"
     probe = tmp_path / "probe1"
     log = tmp_path / "torchrun.killed.log"
-    p = _start("usm_espnet.bin.ssl_train", args, tmp_path, probe, log)
+    p = _start(module, args, tmp_path, probe, log)
     try:
         deadline = time.monotonic() + 400
         while not ckpt.exists() and p.poll() is None and time.monotonic() < deadline:
@@ -325,7 +336,7 @@ def test_ssl_train_ddp_killed_after_first_checkpoint_resumes(tmp_path):
 
     # the same command again: resumes from the checkpoint and completes
     probe2 = tmp_path / "probe2"
-    out = _torchrun("usm_espnet.bin.ssl_train", args, tmp_path, probe2)
+    out = _torchrun(module, args, tmp_path, probe2)
     assert "resumed" in out, out[-3000:]
     assert _load(ckpt)["reporter"]["epoch"] == 8
     first = killed_at + 1
@@ -339,8 +350,8 @@ def test_ssl_train_ddp_killed_after_first_checkpoint_resumes(tmp_path):
     # an uninterrupted run of the same command ends with the same model: the resumed
     # epochs drew the masks (per rank, per epoch) and batches an unbroken run draws
     (tmp_path / "ref").mkdir()
-    _torchrun("usm_espnet.bin.ssl_train",
-              [a if a != "exp" else "ref/exp" for a in args], tmp_path, tmp_path / "probe3")
+    _torchrun(module, [a if a != "exp" else "ref/exp" for a in args], tmp_path,
+              tmp_path / "probe3")
     ref = _load(tmp_path / "ref" / "exp" / "checkpoint.pth")["model"]
     assert set(ref) == set(resumed)
     for k in ref:
