@@ -8,16 +8,23 @@
     # several models side by side, with the paper's Table 7 and a WER-vs-length plot
     python -m usm_espnet.bin.score_longform --compare "chunk 8 s=exp/c/decode_longform/score/scores.json" \
         --compare "local 128=..." --title "..." --recipe_results RESULTS.md --section_id longform \
-        --plot results/longform_wer_vs_length.png
+        --plot results/longform_wer_vs_length.png \
+        --short chunk=exp/c/decode_test/score/scores.json --short local=... \
+        --metrics_out exp/longform_metrics.txt
+    # the summary numbers (written to --metrics_out and into the markdown):
+    #   longform_wer_ratio_60min=<chunk WER on the 60 min recordings / its WER on the short
+    #     test utterances of the same languages>
+    #   cw_over_lsa_15min_plus=<chunk WER / local WER, recordings of 15 min and longer>
 """
 
 import argparse
+import json
 import os
 import shlex
 import sys
 from typing import List, Optional
 
-from usm_espnet.utils import split_label_value, str2bool
+from usm_espnet.utils import atomic_write_text, split_label_value, str2bool
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -34,6 +41,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--recipe_results", default="")
     p.add_argument("--section_id", default="")
     p.add_argument("--plot", default="", help="png path relative to the RESULTS.md directory")
+    p.add_argument("--short", action="append", default=[],
+                   help="label=scores.json of that model on the short test utterances (score_asr)")
+    p.add_argument("--chunk_label", default="chunk", help="--compare label of the chunk-wise model")
+    p.add_argument("--local_label", default="local", help="--compare label of the local-attention model")
+    p.add_argument("--ratio_minutes", type=float, default=60.0,
+                   help="recording length of longform_wer_ratio_<M>min")
+    p.add_argument("--cw_min_minutes", type=float, default=15.0,
+                   help="shortest recording of cw_over_lsa_<M>min_plus")
+    p.add_argument("--metrics_out", default="", help="write the summary numbers here (name=value lines)")
     a = p.parse_args(argv)
     from usm_espnet.data.kaldi import DataDirError, read_kaldi_map
     from usm_espnet.report import longform as lfr
@@ -48,9 +64,19 @@ def main(argv: Optional[List[str]] = None) -> int:
             for item in a.compare:
                 label, path = split_label_value(item, "--compare")
                 models.append((label, lfr.load_scores(path)))
+            short = {}
+            for item in a.short:
+                label, path = split_label_value(item, "--short")
+                with open(path, encoding="utf-8") as f:
+                    short[label] = json.load(f)
+            metrics = lfr.longform_metrics(models, short, a.chunk_label, a.local_label,
+                                           a.ratio_minutes, a.cw_min_minutes)
             if a.plot:
                 lfr.plot_wer_vs_length(models, os.path.join(base, a.plot), a.title, standin=a.standin)
-            md = lfr.comparison_markdown(models, a.title, a.standin, cmd, a.plot)
+            md = lfr.comparison_markdown(models, a.title, a.standin, cmd, a.plot, short=short,
+                                         metrics=metrics)
+            if a.metrics_out:
+                atomic_write_text(a.metrics_out, "".join(f"{line}\n" for line in lfr.metrics_lines(metrics)))
         else:
             for opt in ("ref", "hyp", "utt2dur", "out_dir"):
                 if not getattr(a, opt):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -51,6 +52,7 @@ def score_recordings(refs: Dict[str, str], hyps: Dict[str, str], utt2lang: Dict[
                     "wer_counts": [w.errors, w.ref_len], "cer_counts": [c.errors, c.ref_len],
                     "wer_sdi": [100.0 * n / max(w.ref_len, 1)
                                 for n in (w.substitutions, w.deletions, w.insertions)],
+                    "wer_sdi_counts": [w.substitutions, w.deletions, w.insertions],
                     "missing_hyp": rec not in hyps}
     return out
 
@@ -63,6 +65,204 @@ def _sdi_cells(s: Dict) -> str:
 def _minutes(sec: float) -> str:
     m = sec / 60.0
     return f"{m:.1f}" if m < 10 else f"{m:.0f}"
+
+
+def _counts(s: Dict) -> Tuple[int, int, int, int]:
+    """(substitutions, deletions, insertions, reference words) of one recording's scores."""
+    ref = int(s["wer_counts"][1])
+    if s.get("wer_sdi_counts"):
+        sub, dele, ins = (int(v) for v in s["wer_sdi_counts"])
+    elif s.get("wer_sdi"):  # scores.json written before the counts were kept
+        sub, dele, ins = (int(round(v * ref / 100.0)) for v in s["wer_sdi"])
+    else:
+        sub, dele, ins = int(s["wer_counts"][0]), 0, 0
+    return sub, dele, ins, ref
+
+
+def pooled_wer(scores: Dict[str, Dict], recs: Optional[Sequence[str]] = None) -> Optional[Dict]:
+    """WER over several recordings, pooled (errors / reference words), with its S/D/I split.
+
+    Args:
+        scores: As :func:`score_recordings` returns them.
+        recs: The recordings to pool (default all); those not decoded are left out.
+
+    Returns:
+        ``{"wer", "sub", "del", "ins"}`` (% of the reference words) with ``"words"`` and
+        ``"recordings"`` (those pooled), or None when none of them was decoded.
+    """
+    sub = dele = ins = ref = n = 0
+    for rec in (sorted(scores) if recs is None else recs):
+        s = scores.get(rec)
+        if s is None or s.get("missing_hyp"):
+            continue
+        a, b, c, r = _counts(s)
+        sub, dele, ins, ref, n = sub + a, dele + b, ins + c, ref + r, n + 1
+    if n == 0:
+        return None
+    pct = 100.0 / max(ref, 1)
+    return {"wer": (sub + dele + ins) * pct, "sub": sub * pct, "del": dele * pct, "ins": ins * pct,
+            "words": ref, "recordings": n}
+
+
+def length_groups(scores: Dict[str, Dict], tolerance: float = 0.15) -> List[Tuple[str, List[str]]]:
+    """Recordings grouped by length, shortest first, labelled with the shortest one's minutes.
+
+    A recording joins the current group while it is at most ``tolerance`` (relative) longer
+    than the group's shortest: the stand-in's recordings of one target length (one per
+    language) end with the sentence that crosses it, so they differ by a few seconds.
+    """
+    groups: List[Tuple[str, List[str]]] = []
+    first = 0.0
+    for rec in sorted(scores, key=lambda r: (scores[r]["seconds"], r)):
+        sec = scores[rec]["seconds"]
+        if not groups or sec > first * (1 + tolerance):
+            first = sec
+            groups.append((_minutes(sec), []))
+        groups[-1][1].append(rec)
+    return [(label, sorted(recs)) for label, recs in groups]
+
+
+def recordings_of_length(scores: Dict[str, Dict], minutes: float, at_least: bool = False,
+                         tolerance: float = 0.05) -> List[str]:
+    """Recordings ``minutes`` long (within ``tolerance``, relative) or, ``at_least``, longer.
+
+    The stand-in's recordings end with the sentence that crosses their target length, so a
+    "60 min" recording is a little longer than 60 minutes; ``tolerance`` allows for that.
+    """
+    lo, hi = minutes * (1 - tolerance), minutes * (1 + tolerance)
+    out = []
+    for rec, s in sorted(scores.items()):
+        m = s["seconds"] / 60.0
+        if m >= lo and (at_least or m <= hi):
+            out.append(rec)
+    return out
+
+
+def short_wer(short: Dict, langs: Optional[Sequence[str]] = None) -> Optional[float]:
+    """Pooled WER (%) of a short-utterance ``scores.json`` (``score_asr``), over ``langs``."""
+    err = ref = 0
+    for lang, v in short.get("languages", {}).items():
+        if langs is not None and lang not in langs:
+            continue
+        err += int(v["wer_counts"]["errors"])
+        ref += int(v["wer_counts"]["ref_len"])
+    return 100.0 * err / ref if ref else None
+
+
+def longform_metrics(models: Sequence[Tuple[str, Dict[str, Dict]]], short: Dict[str, Dict],
+                     chunk_label: str = "chunk", local_label: str = "local",
+                     ratio_minutes: float = 60.0, cw_min_minutes: float = 15.0) -> Dict[str, Dict]:
+    """The long-form recipe's two summary numbers, with what they are made of.
+
+    * ``longform_wer_ratio_<M>min``: the chunk model's pooled WER on the recordings of
+      ``ratio_minutes`` over its pooled WER on the short test utterances of the same
+      languages (``short[chunk_label]``, a ``score_asr`` ``scores.json``).
+    * ``cw_over_lsa_<M>min_plus``: the chunk model's pooled WER over the local model's on
+      the recordings of ``cw_min_minutes`` and longer that both decoded.
+
+    Returns:
+        ``{name: {"value": float or None, "num", "den", "why"}}`` (None with ``why`` when
+        a model, its short-utterance scores or the recordings are missing).
+    """
+    by_label = dict(models)
+    out: Dict[str, Dict] = {}
+    name = f"longform_wer_ratio_{minutes_name(ratio_minutes)}min"
+    chunk = by_label.get(chunk_label)
+    entry: Dict = {"value": None, "num": None, "den": None, "why": ""}
+    if chunk is None:
+        entry["why"] = f"no model {chunk_label!r}"
+    else:
+        recs = recordings_of_length(chunk, ratio_minutes)
+        pooled = pooled_wer(chunk, recs)
+        langs = sorted({chunk[r]["lang"] for r in recs})
+        den = short_wer(short[chunk_label], langs) if chunk_label in short else None
+        entry.update(num=pooled["wer"] if pooled else None, den=den)
+        if not recs or pooled is None:
+            entry["why"] = f"no decoded recording of {ratio_minutes:g} min"
+        elif den is None:
+            entry["why"] = f"no short-utterance WER of {chunk_label!r} in {', '.join(langs)}"
+        elif den > 0:
+            entry["value"] = pooled["wer"] / den
+    out[name] = entry
+    name = f"cw_over_lsa_{minutes_name(cw_min_minutes)}min_plus"
+    local = by_label.get(local_label)
+    entry = {"value": None, "num": None, "den": None, "why": ""}
+    if chunk is None or local is None:
+        entry["why"] = f"needs models {chunk_label!r} and {local_label!r}"
+    else:
+        recs = [r for r in recordings_of_length(chunk, cw_min_minutes, at_least=True)
+                if r in local and not chunk[r].get("missing_hyp") and not local[r].get("missing_hyp")]
+        c, lo = pooled_wer(chunk, recs), pooled_wer(local, recs)
+        if c is None or lo is None:
+            entry["why"] = f"no recording of {cw_min_minutes:g} min or longer decoded by both"
+        else:
+            entry.update(num=c["wer"], den=lo["wer"])
+            if lo["wer"] > 0:
+                entry["value"] = c["wer"] / lo["wer"]
+    out[name] = entry
+    return out
+
+
+def minutes_name(minutes: float) -> str:
+    """``60`` -> ``"60"``, ``0.5`` -> ``"0.5"`` (for metric names)."""
+    return f"{float(minutes):g}"
+
+
+def metrics_lines(metrics: Dict[str, Dict]) -> List[str]:
+    """``name=value`` lines (4 decimals; ``nan`` when it could not be computed)."""
+    return [f"{k}={v['value']:.4f}" if v["value"] is not None else f"{k}=nan"
+            for k, v in metrics.items()]
+
+
+def length_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]],
+                    short: Optional[Dict[str, Dict]] = None) -> List[str]:
+    """Per recording length, pooled over languages: WER and its S/D/I split for each model.
+
+    A length a model could not decode at all says "not decoded"; one it decoded only
+    partly says how many of its recordings it decoded. With ``short``, a first row gives
+    each model's WER on the short test utterances of the same languages.
+    """
+    union: Dict[str, Dict] = {}
+    for _, sc in models:
+        for rec, sv in sc.items():
+            union.setdefault(rec, sv)
+    groups = length_groups(union)
+    lines = ["| Minutes | " + " | ".join(f"WER (%) {md_cell(m)} | Sub | Del | Ins" for m, _ in models)
+             + " |",
+             "| ---: | " + " | ".join("---: | ---: | ---: | ---:" for _ in models) + " |"]
+    if short:
+        cells = []
+        for label, sc in models:
+            langs = sorted({s["lang"] for s in sc.values() if s.get("lang")}) or None
+            w = short_wer(short[label], langs) if label in short else None
+            sdi = _short_sdi(short[label], langs) if label in short else None
+            cells.append(f"{w:.2f} | " + " | ".join(f"{v:.2f}" for v in sdi)
+                         if w is not None and sdi else "- | - | - | -")
+        lines.append("| short test utterances | " + " | ".join(cells) + " |")
+    for label, members in groups:
+        cells = []
+        for _, sc in models:
+            recs = [r for r in members if r in sc]
+            p = pooled_wer(sc, recs)
+            if not recs:
+                cells.append("- | - | - | -")
+            elif p is None:
+                cells.append("not decoded | - | - | -")
+            else:
+                part = "" if p["recordings"] == len(recs) else f" ({p['recordings']}/{len(recs)} decoded)"
+                cells.append(f"{p['wer']:.2f}{part} | {p['sub']:.2f} | {p['del']:.2f} | {p['ins']:.2f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _short_sdi(short: Dict, langs: Optional[Sequence[str]]) -> Optional[List[float]]:
+    s = d = i = ref = 0
+    for lang, v in short.get("languages", {}).items():
+        if langs is not None and lang not in langs:
+            continue
+        c = v["wer_counts"]
+        s, d, i, ref = s + c["substitutions"], d + c["deletions"], i + c["insertions"], ref + c["ref_len"]
+    return [100.0 * n / ref for n in (s, d, i)] if ref else None
 
 
 def recordings_markdown(scores: Dict[str, Dict], title: str, standin: bool,
@@ -81,7 +281,9 @@ def recordings_markdown(scores: Dict[str, Dict], title: str, standin: bool,
         lines.append(f"| {md_cell(rec)} | {s['lang']} | {_minutes(s['seconds'])} | "
                      f"{s['wer']:.2f} | {_sdi_cells(s)} | {s['cer']:.2f} |")
     lines += ["", "Sub, Del and Ins: substituted, deleted and inserted words in % of the "
-              "reference words (they add up to the WER)."]
+              "reference words (they add up to the WER).", "", "Per recording length, pooled over "
+              "languages:", ""]
+    lines += length_markdown([("", scores)])
     if command:
         lines += ["", f"- **command**: `{command}`"]
     if plot:
@@ -91,9 +293,10 @@ def recordings_markdown(scores: Dict[str, Dict], title: str, standin: bool,
 
 def plot_wer_vs_length(models: Sequence[Tuple[str, Dict[str, Dict]]], png_path: str,
                        title: str, standin: Optional[bool] = None) -> List[str]:
-    """WER and CER against recording length, one line per (model, language).
+    """WER, insertion rate and CER against recording length, one line per (model, language).
 
-    The x axis has a tick at each recording length. A recording a model could not decode
+    The x axis has a tick at each recording length (recordings of nearly the same length,
+    e.g. of several languages, share one tick, labelled as in the tables). A recording a model could not decode
     (``missing_hyp``) is not dropped: it is drawn as a cross above the curves, on the
     "not decoded" line, in its series' colour, with its own legend entry.
 
@@ -115,19 +318,35 @@ def plot_wer_vs_length(models: Sequence[Tuple[str, Dict[str, Dict]]], png_path: 
     from matplotlib.ticker import NullFormatter, NullLocator
 
     stand = is_standin(title, standin)
-    lengths = sorted({s["seconds"] / 60.0 for _, sc in models for s in sc.values()})
+    # one tick per recording length (recordings of several languages with nearly the same
+    # length share the tick of their group, labelled as in the tables)
+    union: Dict[str, Dict] = {}
+    for _, sc in models:
+        for rec, sv in sc.items():
+            union.setdefault(rec, sv)
+    ticks = [(sum(union[r]["seconds"] for r in recs) / 60.0 / len(recs), label)
+             for label, recs in length_groups(union)]
+    lengths = [t for t, _ in ticks]
     log_x = bool(lengths) and lengths[0] > 0 and lengths[-1] / lengths[0] >= 4
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     any_missing = False
-    for ax, key in zip(axes, ("wer", "cer")):
-        decoded = [s[key] for _, sc in models for s in sc.values() if not s.get("missing_hyp")]
+
+    def value(s: Dict, key: str) -> float:
+        if key == "ins":
+            return float(s["wer_sdi"][2]) if s.get("wer_sdi") else float("nan")
+        return float(s[key])
+
+    names = {"wer": "WER (%)", "ins": "insertions (% of reference words)", "cer": "CER (%)"}
+    for ax, key in zip(axes, ("wer", "ins", "cer")):
+        decoded = [value(s, key) for _, sc in models for s in sc.values()
+                   if not s.get("missing_hyp") and not math.isnan(value(s, key))]
         top = max(decoded + [1.0])
         y_missing = top * 1.15
         n = 0
         for label, scores in models:
             for lang in sorted({s["lang"] or "" for s in scores.values()}):
-                pts = sorted((s["seconds"] / 60.0, s[key], bool(s.get("missing_hyp")))
+                pts = sorted((s["seconds"] / 60.0, value(s, key), bool(s.get("missing_hyp")))
                              for s in scores.values() if (s["lang"] or "") == lang)
                 name = f"{label} {lang}".strip() or "model"
                 color = colors[n % len(colors)]
@@ -153,11 +372,11 @@ def plot_wer_vs_length(models: Sequence[Tuple[str, Dict[str, Dict]]], png_path: 
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xticks(lengths)
-        ax.set_xticklabels([f"{m:.3g}" for m in lengths], fontsize=8,
+        ax.set_xticklabels([k for _, k in ticks], fontsize=8,
                            rotation=45 if len(lengths) > 6 else 0)
         ax.set_xlabel("recording length (minutes" + (", log scale" if log_x else "")
                       + "; a tick per recording length)", fontsize=9)
-        ax.set_ylabel(f"{key.upper()} (%)")
+        ax.set_ylabel(names[key])
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
@@ -177,13 +396,32 @@ def plot_wer_vs_length(models: Sequence[Tuple[str, Dict[str, Dict]]], png_path: 
 
 def comparison_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]], title: str,
                         standin: bool, command: str = "", plot: str = "",
-                        paper: Optional[Dict] = PAPER_TABLE7) -> str:
-    """Models side by side: a row per recording, a WER column per model."""
+                        paper: Optional[Dict] = PAPER_TABLE7,
+                        short: Optional[Dict[str, Dict]] = None,
+                        metrics: Optional[Dict[str, Dict]] = None) -> str:
+    """Models side by side: per length (pooled, S/D/I), then a row per recording.
+
+    Args:
+        short: Label -> the model's short-test ``scores.json`` (``score_asr``), for a first
+            row of the per-length table.
+        metrics: :func:`longform_metrics`' result, printed under the tables.
+    """
     recs = sorted({r for _, s in models for r in s},
                   key=lambda r: next(((s[r]["lang"] or "", s[r]["seconds"]) for _, s in models if r in s)))
     lines = [f"## {title}", ""]
     if standin:
         lines += [f"> {STANDIN_LABEL}", ""]
+    lines += ["Per recording length, pooled over languages (errors / reference words); Sub, Del, "
+              "Ins: substituted, deleted and inserted words in % of the reference words (they "
+              "add up to the WER; Ins is the insertion rate):", ""]
+    lines += length_markdown(models, short)
+    if metrics:
+        lines += [""]
+        for (k, v), line in zip(metrics.items(), metrics_lines(metrics)):
+            made = (f" ({v['num']:.2f} / {v['den']:.2f})" if v["num"] is not None and v["den"] is not None
+                    else "")
+            lines.append(f"- `{line}`{made}{' ' + v['why'] if v['why'] else ''}")
+    lines += ["", "Per recording:", ""]
     lines.append("| Recording | Lang | Minutes | " + " | ".join(f"WER (%) {md_cell(m)}" for m, _ in models)
                  + " | " + " | ".join(f"S/D/I (%) {md_cell(m)}" for m, _ in models)
                  + " | " + " | ".join(f"CER (%) {md_cell(m)}" for m, _ in models) + " |")

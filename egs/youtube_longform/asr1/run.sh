@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR disable=SC2034  # the options are read indirectly (forward_args: ${!name})
-# YouTube-like long-form ASR (USM paper, Sec. 3.5 and Table 7): train on short utterances
-# (<= 15 s), then transcribe recordings of 1 to 60 minutes, for three encoders of the same
-# size that differ only in self-attention: chunk-wise (8 s chunks, USM), local (128 frames
-# left and right, USM's pre-training setting) and global. WER against recording length goes to
-# RESULTS.md with a plot.
+# YouTube-like long-form ASR (USM paper, Sec. 3.5 and Table 7): train on what long recordings
+# contain (data/train_longform: the short utterances plus concatenations of them up to the 8 s
+# chunk, with pauses and noise at several SNRs; local/data.sh), then transcribe recordings of
+# 1 to 60 minutes, for three encoders of the same size and the same training data that differ
+# only in self-attention: chunk-wise (8 s chunks, USM), local (128 frames left and right, USM's
+# pre-training setting) and global. Each model also decodes the short test utterances. WER
+# (substitutions, deletions, insertions) against recording length goes to RESULTS.md with a
+# plot; the scoring ends by printing longform_wer_ratio_60min=<chunk WER on the 60 min
+# recordings / its WER on the short test utterances> and cw_over_lsa_15min_plus=<chunk WER /
+# local WER on recordings of 15 min and longer>.
 #   ./run.sh                               # stand-ins (FLEURS / LONGFORM unset), all stages
 #   ./run.sh --preset debug                # the 1-minute sanity run (tiny stand-in, all stages)
 #   ./run.sh --preset demo                 # a small model on CPU
@@ -25,7 +30,8 @@ models="chunk local global"   # self-attention types to train and compare (chunk
 # this recipe's defaults of the template's options
 corpus=youtube_longform
 asr_config=conf/train_asr_chunk_conformer.yaml
-test_sets=""
+train_set=train_longform   # local/data.sh --train_longform false: give --train_set train
+test_sets=test             # short test utterances: the denominator of longform_wer_ratio_60min
 longform_sets=longform
 max_dur=15
 
@@ -59,11 +65,17 @@ if [ "${stop_stage}" -ge 9 ]; then
     for att in ${models}; do
         asr_tag=${att}; derive_names   # exp_dir/asr_<att>[_ft_<init_encoder>]
         compare+=(--compare "${att}=${asr_exp}/decode_longform/score/scores.json")
+        for s in ${test_sets}; do   # the first short test set that was scored
+            if [ -f "${asr_exp}/decode_${s}/score/scores.json" ]; then
+                compare+=(--short "${att}=${asr_exp}/decode_${s}/score/scores.json"); break
+            fi
+        done
     done
     title="youtube_longform: WER against recording length (chunk / local / global attention)"
     [ "${standin}" = true ] && title="youtube_longform (synthetic stand-in): WER against recording length (chunk / local / global attention)"
     "${USM_PYTHON}" -m usm_espnet.bin.score_longform "${compare[@]}" --standin "${standin}" \
         --title "${title}" --recipe_results "${results_md}" --section_id longform_compare \
-        --plot results/longform_wer_vs_length.png > /dev/null
+        --plot results/longform_wer_vs_length.png --metrics_out "${exp_dir}/longform_metrics.txt" > /dev/null
     echo "$(date '+%Y-%m-%dT%H:%M:%S') (run.sh) comparison written to ${results_md}" >&2
+    cat "${exp_dir}/longform_metrics.txt"
 fi
