@@ -29,9 +29,11 @@ register(["espnet2.tasks.asr"])
 
 from espnet2.tasks.asr import ASRTask  # noqa: E402
 
+from usm_espnet.tasks.distributed import install as install_distributed  # noqa: E402
 from usm_espnet.tasks.guarded_trainer import GuardedTrainer  # noqa: E402
 
 ASRTask.trainer = GuardedTrainer
+install_distributed(ASRTask)  # collective timeout; shard skips (--multiple_iterator)
 _espnet_build_optimizers = ASRTask.build_optimizers.__func__
 
 

@@ -20,18 +20,24 @@ The encoder is saved as ``encoder.*``; fine-tune with
 Training runs with :class:`usm_espnet.tasks.guarded_trainer.GuardedTrainer`
 (counted non-finite steps, atomic checkpoints, repaired resume), as ``asr_train``
 and ``ssl_train`` do.
+
+The distributed launch is checked first and collective failures end the rank with
+one line (:mod:`usm_espnet.tasks.distributed`), as for ``asr_train`` and ``ssl_train``.
 """
 
+import sys
 
 if __name__ == "__main__":  # --help from a cached text, without importing ESPnet (8-20 s)
     from usm_espnet.bin._help import exit_if_help
 
     exit_if_help("most_train")
 
+from usm_espnet.tasks.distributed import install as install_distributed  # noqa: E402
 from usm_espnet.tasks.guarded_trainer import GuardedTrainer  # noqa: E402
 from usm_espnet.tasks.most import MOSTTask  # noqa: E402 (registers our classes at import)
 
 MOSTTask.trainer = GuardedTrainer
+install_distributed(MOSTTask)  # collective timeout; shard skips (--multiple_iterator)
 
 
 def get_parser():
@@ -39,14 +45,25 @@ def get_parser():
     return MOSTTask.get_parser()
 
 
-def main(cmd=None):
-    """Run MOSTTask (collect_stats or training).
+def main(cmd=None) -> int:
+    """Check the distributed launch, then run MOSTTask (collect_stats or training).
 
     Args:
         cmd: Command-line arguments (None: ``sys.argv``).
+
+    Returns:
+        0 after training, 1 when the launch check failed (one ``ERROR:`` line).
     """
-    MOSTTask.main(cmd=cmd)
+    from usm_espnet.tasks import distributed
+
+    argv = list(sys.argv[1:] if cmd is None else cmd)
+    try:
+        distributed.prepare(argv)
+    except distributed.LaunchError as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
+    return distributed.run_main(MOSTTask, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

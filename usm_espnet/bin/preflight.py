@@ -16,8 +16,10 @@ Usable on its own (exit status 1 and one ``ERROR:`` line on a problem)::
     python -m usm_espnet.bin.preflight --task asr --config conf/train.yaml \\
         --train_data_path_and_name_and_type dump/raw/train/wav.scp,speech,sound ...
 
-Set ``USM_SKIP_PREFLIGHT=1`` to skip every check (e.g. for a corpus already
-checked, whose audio headers would take long to read).
+Set ``USM_SKIP_PREFLIGHT=1`` to skip these checks (e.g. for a corpus already
+checked, whose audio headers would take long to read). The distributed launch
+checks (:func:`usm_espnet.tasks.distributed.check_launch`: ``--ngpu``, world size,
+rendezvous) run in :func:`run_training` even then: they read no data.
 """
 
 from __future__ import annotations
@@ -575,8 +577,40 @@ def check_training(task: str, argv: Sequence[str],
     check_token_list(getattr(args, "token_list", None))
     rate = frontend_rate(args)
     for group in ("train", "valid"):
-        check_data(getattr(args, f"{group}_data_path_and_name_and_type", None) or [], rate)
+        triples = getattr(args, f"{group}_data_path_and_name_and_type", None) or []
+        if group == "train" and getattr(args, "multiple_iterator", False):
+            for shard in _shard_triples(triples):
+                check_data(shard, rate)
+        else:
+            check_data(triples, rate)
     return args
+
+
+def _shard_triples(triples: Sequence[Sequence[str]]) -> List[List[Tuple[str, str, str]]]:
+    """With ``--multiple_iterator true``: each shard's ``(path/split.<i>, name, type)``.
+
+    Shards whose files are missing are left out: training skips them, counted and
+    logged (:class:`usm_espnet.tasks.distributed.ShardSkippingIterFactory`).
+
+    Raises:
+        PreflightError: A data path that is not a shard directory with ``num_splits``.
+    """
+    out: List[List[Tuple[str, str, str]]] = []
+    num = None
+    for path, _name, _kind in triples:
+        f = os.path.join(path, "num_splits")
+        try:
+            with open(f, encoding="utf-8") as fh:
+                num = int(fh.read().strip())
+        except (OSError, ValueError):
+            raise PreflightError(f"{path}: --multiple_iterator true expects a shard directory "
+                                 "with num_splits and split.<i> (prepare_untranscribed "
+                                 "--num_shards writes one)") from None
+    for i in range(num or 0):
+        shard = [(os.path.join(p, f"split.{i}"), n, t) for p, n, t in triples]
+        if all(os.path.isfile(p) for p, _, _ in shard):
+            out.append(shard)
+    return out
 
 
 def check_model_files(config: Optional[str], model: Optional[str],
@@ -652,7 +686,14 @@ def run_training(task: Any, name: str, cmd: Optional[Sequence[str]] = None) -> i
     Returns:
         0 after training, 1 when a check failed (one ``ERROR:`` line printed).
     """
+    from usm_espnet.tasks import distributed
+
     argv = list(sys.argv[1:] if cmd is None else cmd)
+    try:  # cheap, and a mistake here hangs or misplaces ranks: run even when checks are skipped
+        distributed.prepare(argv)
+    except distributed.LaunchError as e:
+        print(f"ERROR: {e}", file=sys.stderr)
+        return 1
     if not skipped() and "--help" not in argv and "-h" not in argv:
         try:
             args = check_training(name, argv)
@@ -663,8 +704,7 @@ def run_training(task: Any, name: str, cmd: Optional[Sequence[str]] = None) -> i
             from espnet2.train.trainer import Trainer
 
             task.trainer = Trainer
-    task.main(cmd=argv)
-    return 0
+    return distributed.run_main(task, argv)
 
 
 def skipped() -> bool:

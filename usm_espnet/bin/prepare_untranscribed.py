@@ -1,7 +1,14 @@
 """Kaldi data dir (no text) from untranscribed audio laid out as <root>/<lang>/wav.lst.
 
     python -m usm_espnet.bin.prepare_untranscribed --root standin/fleurs/untranscribed \
-        --out_dir data/untranscribed [--langs en_us,hi_in]
+        --out_dir data/untranscribed [--langs en_us,hi_in] [--num_shards 2000 --fs 16000]
+
+With ``--num_shards N`` it also writes ``<out_dir>/shards/``: ESPnet's split-scp
+shards (``wav.scp/split.<i>``, ``speech_shape/split.<i>``) for training with
+``--multiple_iterator true``, where each rank reads its slice of every shard and an
+epoch reads every utterance once (:mod:`usm_espnet.data.shards` says why this
+layout and not tar shards). Files whose header is unreadable, not mono or not at
+``--fs`` are counted, logged skips there.
 """
 
 import argparse
@@ -16,17 +23,32 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--root", required=True, help="directory holding <lang>/wav.lst")
     p.add_argument("--out_dir", required=True, help="output Kaldi data dir")
     p.add_argument("--langs", default="", help="comma-separated codes (default: all present)")
+    p.add_argument("--num_shards", type=int, default=0,
+                   help="also write <out_dir>/shards/ with this many ESPnet split-scp shards "
+                        "(for --multiple_iterator true; 0: none)")
+    p.add_argument("--fs", type=int, default=16000,
+                   help="sample rate the shards must have (with --num_shards)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from usm_espnet.data.kaldi import DataDirError
     from usm_espnet.data.untranscribed import prepare_untranscribed
     langs = [x.strip() for x in a.langs.split(",") if x.strip()] or None
+    if a.num_shards == 1 or a.num_shards < 0:
+        print(f"ERROR: --num_shards {a.num_shards}: 0 (no shards) or at least 2", file=sys.stderr)
+        return 1
     try:
         counts = prepare_untranscribed(a.root, a.out_dir, langs)
+        if a.num_shards:
+            from usm_espnet.data.shards import write_shards
+
+            shards = write_shards(a.out_dir, a.num_shards, a.fs)
     except DataDirError as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
     print(f"{a.out_dir}: {sum(counts.values())} untranscribed utterances in {len(counts)} languages")
+    if a.num_shards:
+        print(f"{a.out_dir}/shards: {shards.utterances} utterances ({shards.seconds / 3600:.2f} h) "
+              f"in {shards.num_shards} shards, {len(shards.skipped)} files skipped")
     return 0
 
 

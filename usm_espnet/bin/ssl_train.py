@@ -23,9 +23,11 @@ if __name__ == "__main__":  # --help from a cached text, without importing ESPne
     exit_if_help("ssl_train")
 
 from usm_espnet.tasks.best_rq import BestRQTask  # noqa: E402
+from usm_espnet.tasks.distributed import install as install_distributed  # noqa: E402
 from usm_espnet.tasks.guarded_trainer import GuardedTrainer  # noqa: E402
 
 BestRQTask.trainer = GuardedTrainer
+install_distributed(BestRQTask)  # collective timeout; shard skips (--multiple_iterator)
 
 
 def get_parser():
