@@ -40,8 +40,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--snr_db", type=_floats, default=[5.0, 10.0, 15.0, 20.0, 30.0],
                    help="SNRs (dB) drawn per segment, comma-separated")
     p.add_argument("--clean_prob", type=float, default=0.1, help="share of segments without noise")
-    p.add_argument("--pause_s", type=_pair, default=(0.2, 1.5), help="pause between utterances LOW,HIGH (s)")
-    p.add_argument("--edge_s", type=_pair, default=(0.1, 1.5), help="leading/trailing silence LOW,HIGH (s)")
+    p.add_argument("--pause_s", type=_pair, default=(0.2, 1.2), help="pause between utterances LOW,HIGH (s)")
+    p.add_argument("--edge_s", type=_pair, default=(0.1, 1.0), help="leading/trailing silence LOW,HIGH (s)")
     p.add_argument("--internal_pause_prob", type=float, default=0.3,
                    help="probability of a pause inside an utterance (between words)")
     p.add_argument("--internal_pause_s", type=_pair, default=(0.3, 1.2), help="its length LOW,HIGH (s)")

@@ -7,9 +7,9 @@ module makes such chunks from any Kaldi training directory of short utterances
 (:func:`make_longform_train`):
 
 * **Concatenations up to the chunk length.** The utterances of each language are shuffled
-  and packed, in order, into segments of at most ``chunk_seconds`` (pauses included; the
-  target of each segment is drawn between half and all of it). An utterance longer than
-  the chunk is a segment of its own. Each ``copies`` pass packs anew (other order, other
+  and packed (first fit, see :func:`pack_utterances`) into segments of at most
+  ``chunk_seconds``, pauses included. An utterance longer than the chunk is a segment of
+  its own. Each ``copies`` pass packs anew (other order, other
   pauses, other noise).
 * **Pauses.** Silence before the first and after the last utterance (``edge_s``), between
   utterances (``pause_s``) and, with probability ``internal_pause_prob``, one pause inside
@@ -61,7 +61,7 @@ DEFAULT_CHUNK_SECONDS = 8.0
 DEFAULT_SNR_DB: Tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 30.0)
 DONE_MARKER = ".done"
 #: Bump when what is written changes (invalidates old markers).
-VERSION = 1
+VERSION = 2
 WAV_DIR = "wav"
 
 
@@ -114,14 +114,15 @@ def _range(value: Sequence[float], what: str) -> Tuple[float, float]:
 
 
 def pack_utterances(durations: Sequence[float], chunk_seconds: float, rng: random.Random,
-                    pause_s: Tuple[float, float], edge_s: Tuple[float, float]
-                    ) -> List[Tuple[List[int], List[float], float, float]]:
-    """Pack utterances, in the given order, into segments of at most ``chunk_seconds``.
+                    pause_s: Tuple[float, float], edge_s: Tuple[float, float],
+                    lookahead: int = 8) -> List[Tuple[List[int], List[float], float, float]]:
+    """Pack utterances into segments of at most ``chunk_seconds`` (first fit, in order).
 
-    Each segment's target length is drawn uniformly in ``[chunk_seconds / 2, chunk_seconds]``;
-    utterances are added while the segment (lead, utterances, pauses between them, trail)
-    stays within the target. A segment always holds at least one utterance (an utterance
-    longer than the chunk is a segment of its own).
+    A segment starts with the first utterance not yet placed; then, while one fits, it
+    takes the first of the next ``lookahead`` unplaced utterances that keeps the segment
+    (lead, utterances, pauses between them, trail) within ``chunk_seconds``. A segment
+    always holds at least one utterance (an utterance longer than the chunk is a segment
+    of its own); every utterance is placed exactly once.
 
     Args:
         durations: Seconds of each utterance.
@@ -129,26 +130,28 @@ def pack_utterances(durations: Sequence[float], chunk_seconds: float, rng: rando
         rng: Source of the draws.
         pause_s: Range of the pauses between utterances (s).
         edge_s: Range of the silence before and after (s).
+        lookahead: How many of the next unplaced utterances are tried.
 
     Returns:
-        ``[(indices, pauses_before_each_but_first, lead, trail)]`` in order.
+        ``[(indices, pauses_before_each_but_first, lead, trail)]``, segments in order.
     """
     out = []
-    i, n = 0, len(durations)
-    while i < n:
-        target = rng.uniform(0.5, 1.0) * chunk_seconds
+    todo = list(range(len(durations)))
+    while todo:
         lead, trail = rng.uniform(*edge_s), rng.uniform(*edge_s)
-        idx, pauses = [i], []
-        total = lead + durations[i] + trail
-        i += 1
-        while i < n:
+        first = todo.pop(0)
+        idx, pauses = [first], []
+        total = lead + durations[first] + trail
+        while todo:
             pause = rng.uniform(*pause_s)
-            if total + pause + durations[i] > target:
+            pick = next((k for k, i in enumerate(todo[:lookahead])
+                         if total + pause + durations[i] <= chunk_seconds), None)
+            if pick is None:
                 break
+            i = todo.pop(pick)
             idx.append(i)
             pauses.append(pause)
             total += pause + durations[i]
-            i += 1
         out.append((idx, pauses, lead, trail))
     return out
 
@@ -227,8 +230,8 @@ def make_longform_train(
     copies: int = 2,
     snr_db: Sequence[float] = DEFAULT_SNR_DB,
     clean_prob: float = 0.1,
-    pause_s: Tuple[float, float] = (0.2, 1.5),
-    edge_s: Tuple[float, float] = (0.1, 1.5),
+    pause_s: Tuple[float, float] = (0.2, 1.2),
+    edge_s: Tuple[float, float] = (0.1, 1.0),
     internal_pause_prob: float = 0.3,
     internal_pause_s: Tuple[float, float] = (0.3, 1.2),
     keep_original: bool = True,
