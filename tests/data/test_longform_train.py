@@ -68,16 +68,18 @@ def test_render_segment_pauses_and_snr():
     assert np.std(noisy[:int(0.25 * SR)]) > 0  # noise in the pauses too
     # an internal pause goes into the clip's word gap and adds silence
     long, sil = render_segment([_tone(1.5, gap_at=0.7)], [], 0.0, 0.0, None, seed=3,
-                               internal_pause_prob=1.0, internal_pause_s=(0.5, 0.5))
+                               internal_pauses=[0.5])
     assert len(long) == int(2.0 * SR) and sil == int(0.5 * SR)
     with pytest.raises(ValueError):
         render_segment(clips, [], 0.1, 0.1, None, seed=0)
+    with pytest.raises(ValueError):
+        render_segment(clips, [0.5], 0.1, 0.1, None, seed=0, internal_pauses=[0.5])
 
 
 def test_make_longform_train(short_dir, tmp_path):
     out = tmp_path / "train_longform"
     stats = make_longform_train(short_dir, out, chunk_seconds=8.0, copies=2, snr_db=[5, 20],
-                                clean_prob=0.0, seed=0)
+                                clean_prob=0.0, internal_pause_prob=1.0, seed=0)
     data = read_datadir(out)
     segs = [u for u in data.utt_ids() if "-lf" in u]
     assert stats.num_original == 12 and stats.num_segments == len(segs) > 0
@@ -92,11 +94,11 @@ def test_make_longform_train(short_dir, tmp_path):
         x, sr = sf.read(data.wav_scp[u])
         assert sr == SR and abs(len(x) / SR - data.utt2dur[u]) < 1e-3
         if len(data.text[u].split()) > 2:
-            assert len(x) / SR <= 8.0 + 1e-3
+            assert len(x) / SR <= 8.0 + 1e-3  # internal pauses included
         assert np.std(x[:int(0.05 * SR)]) > 0  # noise over the leading silence
     assert 0 < stats.pause_fraction < 1 and stats.utts_per_segment > 1
     again = make_longform_train(short_dir, out, chunk_seconds=8.0, copies=2, snr_db=[5, 20],
-                                clean_prob=0.0, seed=0)
+                                clean_prob=0.0, internal_pause_prob=1.0, seed=0)
     assert again.reused and again.num_segments == stats.num_segments
     marker = json.loads((out / ".done").read_text())
     assert marker["params"]["snr_db"] == [5.0, 20.0]

@@ -61,7 +61,7 @@ DEFAULT_CHUNK_SECONDS = 8.0
 DEFAULT_SNR_DB: Tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 30.0)
 DONE_MARKER = ".done"
 #: Bump when what is written changes (invalidates old markers).
-VERSION = 2
+VERSION = 3
 WAV_DIR = "wav"
 
 
@@ -158,8 +158,7 @@ def pack_utterances(durations: Sequence[float], chunk_seconds: float, rng: rando
 
 def render_segment(clips: Sequence[np.ndarray], pauses: Sequence[float], lead: float,
                    trail: float, snr_db: Optional[float], seed: int,
-                   internal_pause_prob: float = 0.0,
-                   internal_pause_s: Tuple[float, float] = (0.3, 1.2),
+                   internal_pauses: Optional[Sequence[float]] = None,
                    sr: int = SAMPLE_RATE) -> Tuple[np.ndarray, int]:
     """Build one segment: silence, clips with pauses between them, silence, noise.
 
@@ -170,10 +169,9 @@ def render_segment(clips: Sequence[np.ndarray], pauses: Sequence[float], lead: f
         trail: Seconds of silence after the last clip.
         snr_db: SNR of the coloured noise over the whole segment (speech power = mean
             square of the clips); None: clean.
-        seed: Seed of the internal pauses, the noise colour and the noise.
-        internal_pause_prob: Probability of one extra pause inside each clip (in a gap
-            between words, when the clip has one).
-        internal_pause_s: Range of that pause (s).
+        seed: Seed of the internal pauses' places, the noise colour and the noise.
+        internal_pauses: Seconds of one extra pause inside each clip (0: none), put in a
+            gap between words drawn at random (none when the clip has no gap).
         sr: Sample rate.
 
     Returns:
@@ -184,6 +182,10 @@ def render_segment(clips: Sequence[np.ndarray], pauses: Sequence[float], lead: f
 
     if len(pauses) != len(clips) - 1:
         raise ValueError(f"{len(clips)} clips need {len(clips) - 1} pauses, got {len(pauses)}")
+    if internal_pauses is None:
+        internal_pauses = [0.0] * len(clips)
+    if len(internal_pauses) != len(clips):
+        raise ValueError(f"{len(clips)} clips need {len(clips)} internal pauses, got {len(internal_pauses)}")
     rng = np.random.default_rng(seed)
     speech_sumsq, speech_n = 0.0, 0
     parts: List[np.ndarray] = [np.zeros(int(round(lead * sr)))]
@@ -193,12 +195,11 @@ def render_segment(clips: Sequence[np.ndarray], pauses: Sequence[float], lead: f
         speech_n += len(x)
         if k:
             parts.append(np.zeros(int(round(pauses[k - 1] * sr))))
-        if internal_pause_prob > 0 and rng.random() < internal_pause_prob:
+        if internal_pauses[k] > 0:
             gaps = _gaps(x, sr)
             if gaps:
                 at = gaps[int(rng.integers(len(gaps)))]
-                x = np.concatenate([x[:at], np.zeros(int(rng.uniform(*internal_pause_s) * sr)),
-                                    x[at:]])
+                x = np.concatenate([x[:at], np.zeros(int(round(internal_pauses[k] * sr))), x[at:]])
         parts.append(x)
     parts.append(np.zeros(int(round(trail * sr))))
     y = np.concatenate(parts)
@@ -353,8 +354,10 @@ def make_longform_train(
                 order = list(lang_utts)
                 rng = random.Random(zlib.crc32(f"lf-train\x1f{seed}\x1f{copy}\x1f{lang}".encode()))
                 rng.shuffle(order)
-                packed = pack_utterances([durations[u] for u in order], chunk_seconds, rng,
-                                         pause_s, edge_s)
+                inner = {u: rng.uniform(*internal_pause_s) if rng.random() < internal_pause_prob
+                         else 0.0 for u in order}
+                packed = pack_utterances([durations[u] + inner[u] for u in order], chunk_seconds,
+                                         rng, pause_s, edge_s)
                 for k, (idx, pauses, lead, trail) in enumerate(packed):
                     members = [order[i] for i in idx]
                     seg = f"{lang or 'x'}-lf{copy}-{k:05d}"
@@ -363,7 +366,7 @@ def make_longform_train(
                     y, silence = render_segment(
                         [audio_of(u) for u in members], pauses, lead, trail, snr,
                         zlib.crc32(f"lf-noise\x1f{seed}\x1f{seg}".encode()),
-                        internal_pause_prob, internal_pause_s)
+                        [inner[u] for u in members])
                     sf.write(os.path.join(tmp, f"{seg}.wav"), y, SAMPLE_RATE, subtype="PCM_16")
                     out.text[seg] = " ".join(data.text[u] for u in members)
                     out.utt2spk[seg] = seg
