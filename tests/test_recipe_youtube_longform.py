@@ -37,6 +37,14 @@ def test_longform_recipe_debug(tmp_path):
         assert all(s["seconds"] >= 12 for s in scores.values())
         stats = (score.parent.parent / "stats.tsv").read_text()
         assert "en_us_0.5min" in stats
+        # the short test utterances are decoded by the same model (ratio's denominator)
+        assert (tmp_path / "exp" / f"asr_{att}" / "decode_test" / "score" / "scores.json").exists()
+    # trained on the long-form training set (short utterances + concatenations with noise)
+    train = (tmp_path / "data" / "train_longform" / "text").read_text().splitlines()
+    assert any("-lf0-" in line for line in train) and any("-lf1-" in line for line in train)
+    # the scoring ends with the two summary numbers (nan here: no 15 or 60 min recordings)
+    assert r.stdout.splitlines()[-2:] == ["longform_wer_ratio_60min=nan", "cw_over_lsa_15min_plus=nan"]
     results = (tmp_path / "RESULTS.md").read_text()
     assert "longform_compare start" in results and "CW-8s" in results and "stand-in" in results.lower()
+    assert "| short test utterances |" in results and "Ins" in results
     assert (tmp_path / "results" / "longform_wer_vs_length.png").exists()
