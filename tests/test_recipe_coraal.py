@@ -82,7 +82,19 @@ def test_coraal_recipe_debug(tmp_path):
     assert set(lf_hyps) == set(lf.text)
     stats = (exp / "decode_test_longform" / "stats.tsv").read_text()
     assert all(rec in stats for rec in lf.text)
-    _check_against_jiwer(scores["interviews"], dict(lf.text), lf_hyps,
+    # the hypothesis is scored without its words inside the unscored spans (speech of rows
+    # dropped as mostly unintelligible), read from the CTM
+    spans = {}
+    for line in (data / "test_longform" / "unscored_spans").read_text().splitlines():
+        rec, st, en = line.split()
+        spans.setdefault(rec, []).append((float(st), float(en)))
+    ctm = {}
+    for line in (exp / "decode_test_longform" / "words.ctm").read_text().splitlines():
+        rec, _, st, dur, word = line.split()
+        ctm.setdefault(rec, []).append((float(st) + float(dur) / 2, word))
+    kept = {r: " ".join(w for mid, w in ws if not any(a <= mid < b for a, b in spans.get(r, ())))
+            for r, ws in ctm.items()}
+    _check_against_jiwer(scores["interviews"], dict(lf.text), kept,
                          _map(data / "test_longform" / "utt2component"))
     results = (tmp_path / "RESULTS.md").read_text()
     assert "coraal_debug start" in results and "stand-in for CORAAL" in results
@@ -129,6 +141,43 @@ def test_score_components_against_jiwer(tmp_path, capsys):
                    "--lf_hyp", str(files["lhyp"]), "--lf_utt2component", str(files["lcomp"]),
                    "--out_dir", str(out)])
     assert rc == 1 and "nope: no decoding output" in capsys.readouterr().err
+
+
+def test_score_components_leaves_unscored_spans_out(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("score_components",
+                                                  RECIPE / "local" / "score_components.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    # a mostly unintelligible row at 2-4 s: its speech is decoded, its words are not in the
+    # reference; without masking they are three insertions
+    for name, text in (("ref", "s1 we went home\n"), ("hyp", "s1 we went home\n"),
+                       ("comp", "s1 ATL\n"), ("lref", "ATL_x_1 we went home yeah\n"),
+                       ("lhyp", "ATL_x_1 we went i don't know home yeah\n"),
+                       ("lcomp", "ATL_x_1 ATL\n"), ("unscored", "ATL_x_1 2.0 4.0\n")):
+        (tmp_path / name).write_text(text)
+    (tmp_path / "ctm").write_text("".join(
+        f"ATL_x_1 1 {s:.2f} 0.30 {w}\n" for s, w in ((0.5, "we"), (1.0, "went"), (2.2, "i"),
+                                                     (2.8, "don't"), (3.5, "know"), (4.5, "home"),
+                                                     (6.0, "yeah"))))
+    base = ["--seg_ref", str(tmp_path / "ref"), "--seg_hyp", str(tmp_path / "hyp"),
+            "--seg_utt2component", str(tmp_path / "comp"), "--lf_ref", str(tmp_path / "lref"),
+            "--lf_hyp", str(tmp_path / "lhyp"), "--lf_utt2component", str(tmp_path / "lcomp")]
+    assert mod.main(base + ["--out_dir", str(tmp_path / "a")]) == 0
+    plain = json.loads((tmp_path / "a" / "scores.json").read_text())["interviews"]["overall"]
+    assert (plain["insertions"], plain["wer"]) == (3, 75.0)
+    masked = base + ["--out_dir", str(tmp_path / "b"), "--lf_ctm", str(tmp_path / "ctm"),
+                     "--lf_unscored", str(tmp_path / "unscored")]
+    assert mod.main(masked) == 0
+    doc = json.loads((tmp_path / "b" / "scores.json").read_text())["interviews"]["overall"]
+    assert (doc["insertions"], doc["wer"], doc["hyp_words_unscored"]) == (0, 0.0, 3)
+    assert "3 hypothesis word(s) fell in unscored spans" in capsys.readouterr().out
+    (tmp_path / "unscored").write_text("ATL_x_1 4.0 2.0\n")
+    assert mod.main(masked) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ERROR: ") and "unscored:1: expected" in err and len(err.splitlines()) == 1
+    assert mod.main(base + ["--out_dir", str(tmp_path / "c"), "--lf_unscored",
+                            str(tmp_path / "unscored")]) == 1
+    assert "--lf_unscored needs --lf_ctm" in capsys.readouterr().err
 
 
 def test_coraal_recipe_help_bad_option_and_bad_corpus_path():

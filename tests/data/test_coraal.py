@@ -14,13 +14,16 @@ from usm_espnet.bin import prepare_coraal as prepare_bin
 from usm_espnet.data.coraal import (
     DROP_REASONS,
     TRANSCRIPT_COLUMNS,
+    UNSCORED_SPANS,
     CoraalFormatError,
+    context_segments,
     make_standin_coraal,
     normalize_coraal,
     prepare_coraal,
     read_coraal_metadata,
     read_coraal_transcript,
     split_interviews,
+    subtract_spans,
 )
 from usm_espnet.data.kaldi import read_datadir, read_kaldi_map, validate_datadir
 
@@ -29,15 +32,23 @@ TEXTS = "DCA_textfiles_2018.10.06"
 AUDIO = "DCA_audio_part01_2018.10.06"
 STEMS = ("DCA_se1_ag1_f_01_1", "DCA_se1_ag1_f_02_1", "DCA_se1_ag2_m_03_1")
 AUDIO_S = 20.0
-#: The whole-interview reference of each fixture file: every legible word, both speakers.
+#: The whole-interview reference of each fixture file: every legible word, both speakers,
+#: except those of rows dropped as mostly unintelligible (row 6 of f_01: "them"), whose time
+#: is unscored instead (UNSCORED of the file).
 LONGFORM_REF = {
     "DCA_se1_ag1_f_01_1": "so tell me where you grew up i grew up on right off of benning road "
-                          "me and my cousin used to walk to school mm hm them and what school was "
+                          "me and my cousin used to walk to school mm hm and what school was "
                           "that it was kramer junior high we ain't have no buses yeah okay",
     "DCA_se1_ag1_f_02_1": "how old are you we went downtown that was the last one",
     "DCA_se1_ag2_m_03_1": "what did you do for work i drove a bus for the city thirty years "
                           "then i retired",
 }
+
+
+#: Unscored spans of each fixture file: the mostly unintelligible row, the unclosed-markup rows.
+UNSCORED = {"DCA_se1_ag1_f_01_1": [(10.2251, 11.802)],
+            "DCA_se1_ag1_f_02_1": [(6.5, 8.0), (8.5, 9.0)],
+            "DCA_se1_ag2_m_03_1": []}
 
 
 def _corpus(tmp_path, rate=44100, stems=STEMS):
@@ -214,6 +225,9 @@ def test_prepare_fixture_corpus(tmp_path, caplog):
     (rec, text), = lf.text.items()
     assert float(lf.utt2dur[rec]) == AUDIO_S
     assert text == LONGFORM_REF[rec]
+    spans = [line.split() for line in (out / "test_longform" / UNSCORED_SPANS).read_text().splitlines()]
+    assert [(float(a), float(b)) for r, a, b in spans if r == rec] == UNSCORED[rec]
+    assert {r for r, _, _ in spans} <= {rec}
     assert lf.wav_scp[rec].endswith(f"{AUDIO}/{rec}.wav")
     # the skip list names file and line of each dropped row
     skipped = (out / "coraal_skipped.tsv").read_text().splitlines()
@@ -363,3 +377,48 @@ def test_drop_reasons_are_documented():
 
     for reason in DROP_REASONS:
         assert f"``{reason}``" in mod.__doc__
+
+
+def test_subtract_spans():
+    assert subtract_spans([(1.0, 5.0)], [(2.0, 3.0)]) == [(1.0, 2.0), (3.0, 5.0)]
+    assert subtract_spans([(1.0, 5.0)], [(0.0, 6.0)]) == []
+    assert subtract_spans([(1.0, 3.0), (2.0, 4.0)], []) == [(1.0, 4.0)]
+    assert subtract_spans([(4.0, 6.0)], [(3.0, 4.5)]) == [(4.5, 6.0)]
+
+
+def test_context_segments_hold_exactly_the_speech_in_their_span():
+    import random
+    rows = [(1.0, 2.0, "kept", "one", "u1"), (2.0, 3.0, "no_speech", "", "p"),
+            (3.0, 4.0, "kept", "two", "u2"), (4.5, 5.5, "speech_dropped", "", "x"),
+            (6.0, 7.0, "kept", "three", "u3"), (6.8, 7.5, "kept", "yeah", "u4"),
+            (9.0, 10.0, "kept", "four", "u5")]
+    seen = {}
+    for seed in range(20):
+        for utt, (st, en, text, n) in context_segments(rows, 8.0, 12.0, random.Random(seed)).items():
+            seen.setdefault(utt, set()).add(text)
+            inside = [r for r in rows if r[2] != "no_speech" and r[0] < en and r[1] > st]
+            # every speech row the span touches lies wholly inside it, and its words are the text
+            assert all(st <= r[0] and r[1] <= en for r in inside)
+            assert text == " ".join(r[3] for r in inside)
+            assert " ".join(r[3] for r in inside if r[2] == "speech_dropped") == ""
+            assert 0.0 <= st and en <= 12.0
+    # u1 spans the pause and may take u2, never the dropped row's time; u3 and u4 overlap:
+    # u3 alone would cut u4 (never made), u3 with u4 is whole; u4 alone would cut u3
+    assert seen["u1-ctx"] == {"one", "one two"}
+    assert seen["u3-ctx"] == {"three yeah", "three yeah four"} and "u4-ctx" not in seen
+    assert seen["u5-ctx"] == {"four"}
+
+
+def test_prepare_train_context_segments(tmp_path):
+    root = _corpus(tmp_path)
+    out = tmp_path / "data"
+    plain = prepare_coraal(root, tmp_path / "plain")
+    stats = prepare_coraal(root, out, train_context_seconds=8.0)
+    train = read_datadir(out / "train")
+    ctx = {u: t for u, t in train.text.items() if u.endswith("-ctx")}
+    assert ctx and stats.segments["train"] == plain.segments["train"] + len(ctx)
+    for split in ("dev", "test", "test_longform"):  # only the train split changes
+        assert _texts(out / split) == _texts(tmp_path / "plain" / split)
+    validate_datadir(out / "train")
+    with pytest.raises(ValueError, match="train_context_seconds"):
+        prepare_coraal(root, tmp_path / "bad", train_context_seconds=-1.0)

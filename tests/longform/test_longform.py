@@ -16,7 +16,12 @@ register(["espnet2.tasks.asr"])
 from espnet2.tasks.asr import ASRTask  # noqa: E402
 
 from usm_espnet.bin import longform_inference  # noqa: E402
-from usm_espnet.longform.ctc import StreamingGreedy, StreamingPrefixBeam, words_with_times  # noqa: E402
+from usm_espnet.longform.ctc import (  # noqa: E402
+    StreamingGreedy,
+    StreamingPrefixBeam,
+    split_at_gaps,
+    words_with_times,
+)
 from usm_espnet.longform.encode import (  # noqa: E402
     AudioReader,
     LongFormEncoder,
@@ -205,6 +210,22 @@ def test_words_with_times():
     assert [w for w, _, _ in words] == ["ab", "ba"]
     assert words[0][1] == 0.0 and math.isclose(words[0][2], 0.12)
     assert math.isclose(words[1][1], 0.2) and math.isclose(words[1][2], 0.36)
+
+
+def test_pause_is_a_word_boundary():
+    # "ab", a 1.1 s pause with no <space> (a model trained on single utterances ends one
+    # without a separator), then "ba": two words, not "abba"
+    em = [(3, 0, 1), (4, 2, 2), (4, 30, 30), (3, 31, 32)]
+    assert [w for w, _, _ in words_with_times(em, TOKENS, 0.04)] == ["abba"]
+    words = words_with_times(em, TOKENS, 0.04, word_gap_seconds=0.3)
+    assert [w for w, _, _ in words] == ["ab", "ba"]
+    assert math.isclose(words[1][1], 1.2) and math.isclose(words[1][2], 1.32)
+    # a short gap inside a word stays one word; groups for detokenisation split the same way
+    assert [w for w, _, _ in words_with_times([(3, 0, 0), (4, 5, 5)], TOKENS, 0.04, 0.3)] == ["ab"]
+    assert split_at_gaps(em, 8) == [em[:2], em[2:]]
+    assert split_at_gaps(em, None) == [em] and split_at_gaps([], 8) == []
+    with pytest.raises(ValueError, match="max_gap_frames"):
+        split_at_gaps(em, 0)
 
 
 def test_cli_decodes_and_skips_bad_recordings(tmp_path):

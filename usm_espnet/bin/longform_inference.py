@@ -28,6 +28,7 @@ from usm_espnet.utils import atomic_write_text
 logger = logging.getLogger("longform_inference")
 
 
+
 def get_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m usm_espnet.bin.longform_inference",
                                 description=__doc__.split("\n\n")[0])
@@ -48,6 +49,11 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--overlap_seconds", type=float, default=2.0)
     p.add_argument("--decoder", choices=["greedy", "beam"], default="greedy")
     p.add_argument("--beam_size", type=int, default=8)
+    p.add_argument("--word_gap_seconds", type=float, default=0.0,
+                   help="> 0: a pause longer than this between two emitted tokens is a word "
+                   "boundary (a model trained on single utterances emits no word separator "
+                   "between one utterance and the next; egs/coraal/asr1 uses 0.3); <= 0 (the "
+                   "default): only the model's own separators")
     p.add_argument("--device", default="cpu")
     return p
 
@@ -102,7 +108,13 @@ def decode(args) -> int:
     from espnet2.text.token_id_converter import TokenIDConverter
 
     from usm_espnet.data.kaldi import AudioError, check_wav_complete
-    from usm_espnet.longform.ctc import StreamingGreedy, StreamingPrefixBeam, words_with_times
+    from usm_espnet.longform.ctc import (
+        StreamingGreedy,
+        StreamingPrefixBeam,
+        gap_frames,
+        split_at_gaps,
+        words_with_times,
+    )
     from usm_espnet.longform.encode import AudioReader, LongFormEncoder, LongFormError
 
     try:
@@ -117,6 +129,7 @@ def decode(args) -> int:
     converter = TokenIDConverter(token_list=token_list)
     tokenizer = build_tokenizer(token_type=train_args.token_type, bpemodel=train_args.bpemodel)
     lf = LongFormEncoder(model, args.window_seconds, args.mode, args.overlap_seconds)
+    word_gap = args.word_gap_seconds if args.word_gap_seconds > 0 else None
     recs = _read_scp(args.wav_scp)
     texts, ctm, stats = [], [], ["rec\taudio_s\tdecode_s\trtf\tpeak_rss_mb"]
     skipped = 0
@@ -153,12 +166,13 @@ def decode(args) -> int:
             skipped += 1
             continue
         emissions = dec.result()
-        ids = [tok for tok, _, _ in emissions]
-        text = tokenizer.tokens2text(converter.ids2tokens(ids)) if ids else ""
-        text = " ".join(w for w in text.replace("<space>", " ").split()
-                        if not (w.startswith("<") and w.endswith(">")))
+        pieces = []  # detokenised separately: a pause between them is a word boundary
+        for group in split_at_gaps(emissions, gap_frames(word_gap, lf.frame_seconds)):
+            piece = tokenizer.tokens2text(converter.ids2tokens([tok for tok, _, _ in group]))
+            pieces += piece.replace("<space>", " ").split()
+        text = " ".join(w for w in pieces if not (w.startswith("<") and w.endswith(">")))
         texts.append(f"{key} {text}".rstrip())
-        for w, s, e in words_with_times(emissions, token_list, lf.frame_seconds):
+        for w, s, e in words_with_times(emissions, token_list, lf.frame_seconds, word_gap):
             ctm.append(f"{key} 1 {s:.2f} {e - s:.2f} {w}")
         dt = time.time() - t0
         stats.append(f"{key}\t{audio_s:.1f}\t{dt:.2f}\t{dt / max(audio_s, 1e-9):.4f}\t{_peak_rss_mb():.0f}")

@@ -53,6 +53,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--extract_dir", default=None,
                    help="where archives are extracted (default <out_dir>/coraal_extracted)")
     p.add_argument("--longform_set", default="test_longform", help="name of the whole-interview dir")
+    p.add_argument("--train_context_seconds", type=float, default=0.0,
+                   help="> 0: the train split also gets one segment per row spanning it, the rows "
+                   "after it up to this many seconds and the pauses around them (context_segments)")
     p.add_argument("--quiet", action="store_true", help="log warnings only")
     return p
 
@@ -75,7 +78,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                fractions=args.fractions, seed=args.seed, speakers=args.speakers,
                                max_unintelligible=args.max_unintelligible,
                                drop_overlap=args.drop_overlap, on_error=args.on_error,
-                               extract_dir=args.extract_dir, longform_set=args.longform_set)
+                               extract_dir=args.extract_dir, longform_set=args.longform_set,
+                               train_context_seconds=args.train_context_seconds)
     except (ValueError, OSError) as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1

@@ -86,8 +86,14 @@ own rate; stage 2 of the recipe template resamples), with ``text``, ``utt2spk`` 
 row's speaker), ``utt2lang`` (``en_us``), ``utt2dur`` and ``utt2component``.
 ``<out_dir>/test_longform`` has one utterance per test interview file: its whole wav and
 the normalised words of every row that passed the format checks, in time order (both
-speakers; rows dropped as ``mostly_unintelligible``, ``overlap`` or ``not_selected``
-still contribute their legible words, since their audio is in the recording). Utterance
+speakers; rows dropped as ``overlap`` or ``not_selected`` still contribute their words,
+since their audio is in the recording). A row dropped as ``mostly_unintelligible`` (or
+for unclosed markup) has speech in the audio that the reference cannot hold: its words
+are left out and its time span (less the time of other, scored rows) is written to
+``test_longform/unscored_spans`` (``<file> <start> <end>``), where whole-interview
+scoring drops the hypothesis words too. With ``train_context_seconds`` the train split
+also holds one segment per row with the rows after it and the pauses around them
+(:func:`context_segments`). Utterance
 ids are ``<speaker>-<file>-<Line>`` (zero-padded) and the file stem for long-form.
 """
 
@@ -119,18 +125,21 @@ __all__ = [
     "DROP_REASONS",
     "ERROR_REASONS",
     "TRANSCRIPT_COLUMNS",
+    "UNSCORED_SPANS",
     "CoraalFormatError",
     "CoraalPrepStats",
     "CoraalRow",
     "CoraalStandinStats",
     "CoraalText",
     "component_of",
+    "context_segments",
     "make_standin_coraal",
     "normalize_coraal",
     "prepare_coraal",
     "read_coraal_metadata",
     "read_coraal_transcript",
     "split_interviews",
+    "subtract_spans",
 ]
 
 logger = logging.getLogger(__name__)
@@ -809,6 +818,90 @@ def _write_dir(target: str, data: DataDir, extras: Dict[str, Dict[str, str]]) ->
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+#: file of ``<longform_set>``: ``<recording> <start> <end>`` per line, the time spans whose
+#: speech is in the audio but not in the reference (rows dropped as mostly unintelligible or
+#: with unclosed markup, less the time of scored rows); whole-interview scoring leaves the
+#: hypothesis words inside them out (``egs/coraal/asr1/local/score_components.py``)
+UNSCORED_SPANS = "unscored_spans"
+
+
+def subtract_spans(spans: Sequence[Tuple[float, float]], minus: Sequence[Tuple[float, float]]
+                   ) -> List[Tuple[float, float]]:
+    """The time of ``spans`` not covered by ``minus``: sorted, disjoint, non-empty intervals."""
+    out: List[Tuple[float, float]] = []
+    for st, en in sorted(spans):
+        pieces = [(st, en)]
+        for m0, m1 in minus:
+            nxt = []
+            for a, b in pieces:
+                if m1 <= a or m0 >= b:
+                    nxt.append((a, b))
+                    continue
+                if m0 > a:
+                    nxt.append((a, m0))
+                if m1 < b:
+                    nxt.append((m1, b))
+            pieces = nxt
+        out.extend(p for p in pieces if p[1] - p[0] > 1e-6)
+    merged: List[Tuple[float, float]] = []
+    for a, b in sorted(out):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def context_segments(rows: Sequence[Tuple[float, float, str, str, str]], max_seconds: float,
+                     audio_seconds: float, rng: random.Random
+                     ) -> Dict[str, Tuple[float, float, str, int]]:
+    """Training segments with the pauses and silence around the rows of one recording.
+
+    For each kept row, in time order: that row and a random number of the kept rows
+    right after it whose span (first start to last end) stays within ``max_seconds``,
+    with everything between them (pauses, ``no_speech`` rows); the group stops before
+    any row whose speech is not in the transcript (``speech_dropped``: mostly
+    unintelligible, overlapped or unselected rows), so the text is exactly the speech
+    in the span. The span is then widened on each side by a random stretch of up to
+    0.5 s (at most a quarter of ``max_seconds``) of audio that no speech row covers.
+
+    Args:
+        rows: ``(start, end, fate, text, utt)`` in time order; ``fate`` is ``kept``,
+            ``no_speech`` or ``speech_dropped``.
+        max_seconds: Longest span of rows in one segment.
+        audio_seconds: Length of the recording.
+        rng: Seeded random source.
+
+    Returns:
+        ``<utt of the first row>-ctx`` -> ``(start, end, text, number of rows)``.
+    """
+    speech = [(st, en) for st, en, fate, _, _ in rows if fate != "no_speech"]
+    edge = min(0.5, max_seconds / 4)
+    out: Dict[str, Tuple[float, float, str, int]] = {}
+    for i, (st, en, fate, _, utt) in enumerate(rows):
+        if fate != "kept":
+            continue
+        group = [i]
+        for j in range(i + 1, len(rows)):
+            if rows[j][2] == "speech_dropped" or rows[j][1] - st > max_seconds:
+                break
+            if rows[j][2] == "kept":
+                group.append(j)
+        group = group[:rng.randint(1, len(group))]
+        g_st, g_en = st, max(rows[k][1] for k in group)
+        # overlapping speech of other rows must not enter the widened span
+        if any(r[2] != "no_speech" and k not in group and r[0] < g_en and r[1] > g_st
+               for k, r in enumerate(rows)):
+            continue  # another speech row overlaps the span: its words are not in the text
+        left = max([e for s_, e in speech if e <= g_st + 1e-9] + [0.0])
+        right = min([s_ for s_, e in speech if s_ >= g_en - 1e-9] + [audio_seconds])
+        start = max(left, g_st - rng.uniform(0, edge))
+        end = min(right, g_en + rng.uniform(0, edge))
+        text = " ".join(rows[k][3] for k in group)
+        out[f"{utt}-ctx"] = (round(start, 4), round(end, 4), text, len(group))
+    return out
+
+
 def prepare_coraal(
     corpus_dir: PathLike,
     out_dir: PathLike,
@@ -822,6 +915,7 @@ def prepare_coraal(
     on_error: str = "skip",
     extract_dir: Optional[PathLike] = None,
     longform_set: str = "test_longform",
+    train_context_seconds: float = 0.0,
 ) -> CoraalPrepStats:
     """Write Kaldi data dirs from a CORAAL release (or the stand-in).
 
@@ -843,6 +937,12 @@ def prepare_coraal(
         on_error: ``"skip"`` (count, log, go on) or ``"raise"`` (first data error raises).
         extract_dir: Where archives are extracted (default ``<out_dir>/coraal_extracted``).
         longform_set: Name of the whole-interview data dir.
+        train_context_seconds: With a value > 0, the train split also gets one
+            *context segment* per kept row (:func:`context_segments`): that row and the
+            rows after it, up to this span, with the pauses between them and a seeded
+            random stretch of the untranscribed audio before and after. A model trained
+            on tightly cut rows only has never heard a pause; a long-form window holds
+            several turns and the silences between them.
 
     Returns:
         :class:`CoraalPrepStats`.
@@ -858,6 +958,8 @@ def prepare_coraal(
         raise ValueError(f"speakers must be 'all' or 'interviewee', got {speakers!r}")
     if not 0.0 <= max_unintelligible <= 1.0:
         raise ValueError(f"max_unintelligible must be in [0, 1], got {max_unintelligible}")
+    if not (math.isfinite(train_context_seconds) and train_context_seconds >= 0):
+        raise ValueError(f"train_context_seconds must be a number >= 0, got {train_context_seconds}")
     reject = _Rejecter(on_error)
     corpus_dir = os.path.abspath(os.fspath(corpus_dir))
     out_dir = os.fspath(out_dir)
@@ -931,6 +1033,7 @@ def prepare_coraal(
                                     fractions=fractions, seed=seed)
     seg: Dict[str, Dict[str, dict]] = {s: {} for s in ("train", "dev", "test")}
     longform: Dict[str, dict] = {}
+    unscored_spans: Dict[str, List[Tuple[float, float]]] = {}
     for stem, wav, txt, seconds in usable:
         split = split_of_spk[interviewee[stem]]
         comp = comp_of_stem[stem]
@@ -942,6 +1045,9 @@ def prepare_coraal(
         stats.interviews.setdefault(split, {}).setdefault(comp, 0)
         stats.interviews[split][comp] += 1
         words: List[str] = []
+        fates: List[Tuple[float, float, str, str, str]] = []  # start, end, fate, text, utt
+        unscored: List[Tuple[float, float]] = []  # speech in the audio, not in the reference
+        scored: List[Tuple[float, float]] = []  # rows whose words are in the reference
         for row in rows:
             if row.start >= seconds or row.end > seconds + MAX_OVERSHOOT_S:
                 reject("beyond_audio", row.where,
@@ -953,10 +1059,19 @@ def prepare_coraal(
                 norm = normalize_coraal(row.content, where=row.where)
             except CoraalFormatError as e:
                 reject("unclosed_markup", row.where, str(e).split(": ", 1)[-1], row.content)
+                fates.append((row.start, end, "speech_dropped", "", ""))
+                unscored.append((row.start, end))
                 continue
-            if norm.text:
+            fate = "speech_dropped"
+            if norm.masked_fraction > max_unintelligible:
+                # its speech is in the audio but mostly not in the reference: the whole
+                # row's time is left out of whole-interview scoring (unscored_spans)
+                unscored.append((row.start, end))
+            elif norm.text:
                 words.append(norm.text)
+                scored.append((row.start, end))
             if not norm.text and not norm.num_masked:
+                fate = "no_speech"
                 reject("no_speech", row.where, "no words after removing markup", row.content)
             elif norm.masked_fraction > max_unintelligible:
                 reject("mostly_unintelligible", row.where,
@@ -971,8 +1086,18 @@ def prepare_coraal(
                 seg[split][utt] = {"rec": stem, "wav": wav, "start": row.start, "end": end,
                                    "text": norm.text, "spk": row.spkr, "comp": comp}
                 stats.rows_kept += 1
+                fate = "kept"
+            fates.append((row.start, end, fate, norm.text, f"{row.spkr}-{stem}-{row.line:05d}"))
+        if split == "train" and train_context_seconds > 0:
+            rng = random.Random(f"coraal-context-{seed}-{stem}")
+            for utt, (st, en, text, _) in context_segments(fates, train_context_seconds, seconds,
+                                                           rng).items():
+                seg[split][f"{interviewee[stem]}-{utt}"] = {
+                    "rec": stem, "wav": wav, "start": st, "end": en, "text": text,
+                    "spk": interviewee[stem], "comp": comp}
         if split == "test":
             if words:
+                unscored_spans[stem] = subtract_spans(unscored, scored)
                 longform[stem] = {"wav": wav, "text": " ".join(words), "spk": interviewee[stem],
                                   "comp": comp, "seconds": seconds}
             else:
@@ -1011,6 +1136,9 @@ def prepare_coraal(
     )
     _write_dir(os.path.join(out_dir, longform_set), data,
                {"utt2component": {k: r["comp"] for k, r in longform.items()}})
+    atomic_write_text(os.path.join(out_dir, longform_set, UNSCORED_SPANS),
+                      "".join(f"{rec} {st:.4f} {en:.4f}\n" for rec in sorted(longform)
+                              for st, en in unscored_spans.get(rec, [])))
     stats.longform_recordings = len(longform)
     stats.longform_hours = sum(r["seconds"] for r in longform.values()) / 3600.0
 

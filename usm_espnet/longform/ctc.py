@@ -106,16 +106,54 @@ class StreamingPrefixBeam:
         return [(tok, f, f) for tok, f in zip(prefix, frames)]
 
 
+def split_at_gaps(emissions: Sequence[Emission], max_gap_frames: int | None
+                  ) -> List[List[Emission]]:
+    """Split emissions where more than ``max_gap_frames`` frames pass between two tokens.
+
+    A model trained on single utterances ends each one without a word separator
+    (``<space>``), so in a long recording the last word of one utterance and the first
+    of the next, with a pause between them, would be emitted as one word. A run of
+    more than ``max_gap_frames`` frames with no token (from the last frame of one
+    token to the first frame of the next) is a pause, hence a word boundary.
+    ``None`` keeps one group.
+
+    Raises:
+        ValueError: ``max_gap_frames`` below 1.
+    """
+    if max_gap_frames is None:
+        return [list(emissions)] if emissions else []
+    if max_gap_frames < 1:
+        raise ValueError(f"max_gap_frames must be >= 1, got {max_gap_frames}")
+    groups: List[List[Emission]] = []
+    prev_last = None
+    for em in emissions:
+        if prev_last is None or em[1] - prev_last > max_gap_frames:
+            groups.append([])
+        groups[-1].append(em)
+        prev_last = em[2]
+    return groups
+
+
+def gap_frames(gap_seconds: float | None, frame_seconds: float) -> int | None:
+    """``gap_seconds`` in whole output frames (at least 1); ``None`` stays ``None``."""
+    if gap_seconds is None:
+        return None
+    return max(1, int(round(gap_seconds / frame_seconds)))
+
+
 def words_with_times(emissions: Sequence[Emission], token_list: Sequence[str],
-                     frame_seconds: float) -> List[Tuple[str, float, float]]:
+                     frame_seconds: float, word_gap_seconds: float | None = None
+                     ) -> List[Tuple[str, float, float]]:
     """Group emitted tokens into words with (start s, end s).
 
-    Word boundaries: the ``<space>`` token (character models) or a token
-    starting with ``▁`` (SentencePiece). Tokens in ``<...>`` (language tags,
-    ``<unk>``) are left out of the word text.
+    Word boundaries: the ``<space>`` token (character models), a token
+    starting with ``▁`` (SentencePiece), or (with ``word_gap_seconds``) a pause
+    longer than that between two tokens (:func:`split_at_gaps`). Tokens in
+    ``<...>`` (language tags, ``<unk>``) are left out of the word text.
     """
     words: List[Tuple[str, float, float]] = []
     cur, start, end = "", None, None
+    max_gap = gap_frames(word_gap_seconds, frame_seconds)
 
     def flush():
         nonlocal cur, start, end
@@ -125,6 +163,8 @@ def words_with_times(emissions: Sequence[Emission], token_list: Sequence[str],
 
     for tok_id, first, last in emissions:
         tok = token_list[tok_id]
+        if max_gap is not None and end is not None and first - end > max_gap:
+            flush()
         if tok == "<space>":
             flush()
             continue

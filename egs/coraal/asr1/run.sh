@@ -24,6 +24,10 @@ corpus=coraal
 asr_config=conf/train_asr_chunk_conformer.yaml
 test_sets="test"
 longform_sets=test_longform
+# a pause of more than 0.3 s between two emitted tokens is a word boundary: a model trained on
+# single rows ends each turn without a <space>, which glued the last word of one turn to the first
+# of the next in whole interviews (RESULTS.md). --longform_args replaces this; keep it there.
+longform_args="--word_gap_seconds 0.3"
 
 opt_files=(run.sh ../../TEMPLATE/asr_options.sh)
 path_opts=${template_path_opts}
@@ -45,6 +49,8 @@ if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
         --lf_ref "${data_dir}/test_longform/text" --lf_hyp "${asr_exp}/decode_test_longform/text" \
         --lf_utt2component "${data_dir}/test_longform/utt2component" \
         --lf_utt2dur "${data_dir}/test_longform/utt2dur" --prep_json "${data_dir}/coraal_prep.json" \
+        --lf_ctm "${asr_exp}/decode_test_longform/words.ctm" \
+        --lf_unscored "${data_dir}/test_longform/unscored_spans" \
         --out_dir "${asr_exp}/score_coraal" --results_md "${coraal_results_md}" \
         --section_id "coraal_${asr_tag}" \
         --title "CORAAL test$([ "${standin}" = true ] && echo " (synthetic stand-in)"): ${asr_tag}"

@@ -17,6 +17,7 @@ standin_dir=standin/coraal   # where the stand-in corpus is written
 standin_components=ATL,DCB,PRV,ROC   # stand-in components
 standin_interviews=6         # stand-in interviews per component
 standin_turns=20             # question/answer turns per stand-in interview
+train_context_seconds=8       # train also on rows with their pauses, up to 8 s (one chunk); 0: off
 seed=0
 while [ $# -gt 0 ]; do
     name=${1#--}
@@ -38,4 +39,5 @@ if [ -z "${corpus}" ]; then
 fi
 ${py} -m usm_espnet.bin.prepare_coraal --corpus_dir "${corpus}" --out_dir "${data_dir}" \
     --components "${components}" --speakers "${speakers}" --fractions "${fractions}" \
-    --max_unintelligible "${max_unintelligible}" --on_error "${on_error}" --seed "${seed}"
+    --max_unintelligible "${max_unintelligible}" --on_error "${on_error}" --seed "${seed}" \
+    --train_context_seconds "${train_context_seconds}"

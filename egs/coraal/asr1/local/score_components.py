@@ -6,7 +6,8 @@
         --lf_ref data/test_longform/text --lf_hyp exp/asr_x/decode_test_longform/text \\
         --lf_utt2component data/test_longform/utt2component --lf_utt2dur data/test_longform/utt2dur \\
         --out_dir exp/asr_x/score_coraal [--results_md RESULTS.md --section_id coraal_x] \\
-        [--prep_json data/coraal_prep.json] [--standin true]
+        [--prep_json data/coraal_prep.json] [--standin true] \\
+        [--lf_ctm exp/asr_x/decode_test_longform/words.ctm --lf_unscored data/test_longform/unscored_spans]
 
 Run by run.sh after the template's stage 9. The template scores per *language* (one
 language here); CORAAL's breakdown is per *component*, read from the ``utt2component``
@@ -15,7 +16,11 @@ files that ``prepare_coraal`` writes. Reference and hypothesis go through
 (``usm_espnet.scoring.asr.score_utterance``); rates are pooled (errors / reference words)
 per component and overall, and ``macro_average`` is the unweighted mean over components.
 A reference without a hypothesis is scored as an empty output and counted
-(``missing_hyp``). Writes ``<out_dir>/scores.json`` and ``<out_dir>/RESULTS.md`` (and the
+(``missing_hyp``). A whole interview's reference cannot hold the speech of rows dropped
+as mostly unintelligible; with ``--lf_ctm`` and ``--lf_unscored`` the hypothesis is read
+from the CTM without the words whose midpoint lies in those rows' time (``unscored_spans``
+of ``prepare_coraal``), as NIST scoring ignores untranscribed regions. Writes
+``<out_dir>/scores.json`` and ``<out_dir>/RESULTS.md`` (and the
 section in ``--results_md``); prints the table.
 """
 
@@ -82,6 +87,59 @@ def score_grouped(refs: Dict[str, str], hyps: Dict[str, str], utt2comp: Dict[str
     return comps, overall, per_utt
 
 
+def read_unscored(path: str) -> Dict[str, List[Tuple[float, float]]]:
+    """``<recording> <start> <end>`` lines -> spans per recording.
+
+    Raises:
+        ValueError: A malformed line (``path:line: ...``).
+    """
+    spans: Dict[str, List[Tuple[float, float]]] = {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            cols = line.split()
+            if not cols:
+                continue
+            try:
+                st, en = float(cols[1]), float(cols[2])
+                if len(cols) != 3 or not 0 <= st < en:
+                    raise ValueError
+            except (ValueError, IndexError):
+                raise ValueError(f"{path}:{n}: expected '<recording> <start> <end>' with "
+                                 f"0 <= start < end, got {line.strip()!r}") from None
+            spans.setdefault(cols[0], []).append((st, en))
+    return spans
+
+
+def masked_hyps(ctm_path: str, unscored: Dict[str, List[Tuple[float, float]]]
+                ) -> Tuple[Dict[str, str], int]:
+    """Hypotheses from a CTM (``<rec> 1 <start> <dur> <word>``) without the words whose
+    midpoint lies in an unscored span of their recording; returns (hyps, words dropped).
+
+    Raises:
+        ValueError: A malformed CTM line (``path:line: ...``).
+    """
+    words: Dict[str, List[Tuple[float, str]]] = {}
+    dropped = 0
+    with open(ctm_path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            cols = line.split()
+            if not cols:
+                continue
+            try:
+                if len(cols) != 5:
+                    raise ValueError
+                st, dur = float(cols[2]), float(cols[3])
+            except ValueError:
+                raise ValueError(f"{ctm_path}:{n}: expected '<rec> <channel> <start> <dur> <word>', "
+                                 f"got {line.strip()!r}") from None
+            mid = st + dur / 2
+            if any(a <= mid < b for a, b in unscored.get(cols[0], ())):
+                dropped += 1
+                continue
+            words.setdefault(cols[0], []).append((st, cols[4]))
+    return {rec: " ".join(w for _, w in ws) for rec, ws in words.items()}, dropped
+
+
 def _read(path: str, allow_empty: bool = True) -> Dict[str, str]:
     return dict(read_kaldi_map(path, allow_empty_value=allow_empty).items())
 
@@ -112,6 +170,17 @@ def _markdown(doc: Dict, title: str, standin: bool, command: str, prep: Optional
               "Segments: one per transcript row, decoded one by one (greedy CTC); whole "
               "interviews: each test recording decoded window by window "
               "(`usm_espnet.bin.longform_inference`) against all its rows' words, both speakers."]
+    if "hyp_words_unscored" not in lf["overall"]:
+        lines[-1] += (" Rows dropped as mostly unintelligible were not masked: their speech is "
+                      "scored against their few legible words.")
+    lines += ["", "Errors (substitutions / deletions / insertions): segments "
+              f"{so['substitutions']} / {so['deletions']} / {so['insertions']}, whole interviews "
+              f"{wo['substitutions']} / {wo['deletions']} / {wo['insertions']}."]
+    if "hyp_words_unscored" in wo:
+        lines += ["", f"Whole interviews: {wo['hyp_words_unscored']} hypothesis word(s) fell in "
+                  "unscored spans (rows dropped as mostly unintelligible: speech in the audio "
+                  "whose words the reference cannot hold; `unscored_spans` of `prepare_coraal`) "
+                  "and were left out, as were those rows' legible words from the reference."]
     miss = so["missing_hyp"] + wo["missing_hyp"]
     if miss:
         lines += ["", f"**{miss} reference(s) had no hypothesis** and were scored as empty output."]
@@ -133,6 +202,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--lf_hyp", required=True)
     p.add_argument("--lf_utt2component", required=True)
     p.add_argument("--lf_utt2dur", default=None)
+    p.add_argument("--lf_ctm", default=None,
+                   help="words.ctm of the long-form decoding; with --lf_unscored, the hypothesis "
+                   "is read from it without the words inside unscored spans")
+    p.add_argument("--lf_unscored", default=None,
+                   help="unscored_spans of prepare_coraal: speech in the audio that the reference "
+                   "leaves out (mostly unintelligible rows)")
     p.add_argument("--prep_json", default=None, help="coraal_prep.json of prepare_coraal (for the note)")
     p.add_argument("--out_dir", required=True)
     p.add_argument("--results_md", default=None)
@@ -148,7 +223,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                 raise ValueError(f"{path}: no decoding output (run stage 8 first)")
         seg_refs = _read(a.seg_ref)
         seg_c, seg_o, seg_u = score_grouped(seg_refs, _read(a.seg_hyp), _read(a.seg_utt2component, False))
-        lf_c, lf_o, lf_u = score_grouped(_read(a.lf_ref), _read(a.lf_hyp), _read(a.lf_utt2component, False))
+        lf_hyp, masked = _read(a.lf_hyp), None
+        if a.lf_unscored:
+            if not a.lf_ctm:
+                raise ValueError("--lf_unscored needs --lf_ctm (the word times of the hypothesis)")
+            for path in (a.lf_ctm, a.lf_unscored):
+                if not os.path.isfile(path):
+                    raise ValueError(f"{path}: no such file")
+            lf_hyp, masked = masked_hyps(a.lf_ctm, read_unscored(a.lf_unscored))
+        lf_c, lf_o, lf_u = score_grouped(_read(a.lf_ref), lf_hyp, _read(a.lf_utt2component, False))
+        if masked is not None:
+            lf_o["hyp_words_unscored"] = masked
         if a.lf_utt2dur:
             for rec, dur in _read(a.lf_utt2dur, False).items():
                 if rec in lf_u:
