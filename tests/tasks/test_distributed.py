@@ -91,7 +91,11 @@ def test_timeout_and_failure_line(monkeypatch):
     assert "\n" not in line and "resume with --resume true" in line
     line = D.failure_line(dist.DistBackendError("Connection closed by peer [127.0.0.1]:1234"))
     assert "another rank died or its connection closed" in line
+    gloo = RuntimeError("[/pytorch/third_party/gloo/gloo/transport/tcp/unbound_buffer.cc:78] "
+                        "Timed out waiting 20000ms for recv operation to complete")
+    assert "did not complete within 20 s" in D.failure_line(gloo)
     assert D.failure_line(RuntimeError("CUDA out of memory")) is None
+    assert D.failure_line(ValueError("gloo/ in a value error")) is None
 
 
 def test_process_group_gets_the_timeout(monkeypatch):
@@ -152,3 +156,41 @@ def test_entry_points_refuse_a_bad_launch_before_espnet_starts(monkeypatch, caps
     assert err == ["ERROR: --dist_backend nccl needs GPUs, but --ngpu 0 (WORLD_SIZE=2): "
                    "pass --dist_backend gloo to train on CPUs"]
     assert not (tmp_path / "exp").exists()
+
+
+def test_multiple_iter_factory_checks_the_shard_directories(tmp_path):
+    from types import SimpleNamespace
+
+    a, b = tmp_path / "wav.scp", tmp_path / "speech_shape"
+    for d in (a, b):
+        d.mkdir()
+        (d / "num_splits").write_text("3")
+    opts = SimpleNamespace(data_path_and_name_and_type=[(str(a), "speech", "sound")],
+                           shape_files=[str(b)], num_iters_per_epoch=None, max_cache_size=0.0,
+                           train=True)
+
+    class Task:
+        @classmethod
+        def build_iter_options(cls, args, distributed_option, mode):
+            return opts
+
+        @classmethod
+        def build_iter_factory(cls, *a, **kw):
+            return _Fake(["x"])
+
+    args = SimpleNamespace(seed=0)
+    factory = D.build_multiple_iter_factory(Task, args, None, "train")
+    assert len(factory.build_funcs) == 3 and factory.shuffle
+    opts.num_iters_per_epoch = 2
+    with pytest.raises(RuntimeError, match=r"--num_iters_per_epoch 2 < 3 shards .*never be read"):
+        D.build_multiple_iter_factory(Task, args, None, "train")
+    opts.num_iters_per_epoch = None
+    (b / "num_splits").write_text("4")
+    with pytest.raises(RuntimeError, match=r"speech_shape/num_splits: 4 shards, but .*says 3"):
+        D.build_multiple_iter_factory(Task, args, None, "train")
+    (b / "num_splits").unlink()
+    with pytest.raises(RuntimeError, match=r"speech_shape/num_splits: unreadable"):
+        D.build_multiple_iter_factory(Task, args, None, "train")
+    opts.shape_files = [str(tmp_path / "shape")]
+    with pytest.raises(RuntimeError, match=r"shape: not a shard directory"):
+        D.build_multiple_iter_factory(Task, args, None, "train")

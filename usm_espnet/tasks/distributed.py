@@ -39,6 +39,7 @@ import datetime
 import functools
 import logging
 import os
+import re
 import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -288,6 +289,13 @@ def _init_with_timeout(self, _espnet_init: Callable) -> Any:
         dist.init_process_group = original
 
 
+#: What gloo and NCCL put in the ``RuntimeError`` of a failed collective (gloo's timeout
+#: is a plain ``RuntimeError``: ``[.../gloo/transport/tcp/unbound_buffer.cc:78] Timed out
+#: waiting 8000ms for recv operation to complete``).
+_COLLECTIVE_ERROR = re.compile(r"gloo/|\bNCCL\b|ProcessGroup|Connection (closed|reset) by peer",
+                               re.IGNORECASE)
+
+
 def failure_line(exc: BaseException) -> Optional[str]:
     """The one line for a failed collective, or None for any other exception.
 
@@ -296,10 +304,12 @@ def failure_line(exc: BaseException) -> Optional[str]:
     """
     import torch.distributed as dist
 
-    if not isinstance(exc, dist.DistError):
+    text = str(exc)
+    if not (isinstance(exc, dist.DistError)
+            or (isinstance(exc, RuntimeError) and _COLLECTIVE_ERROR.search(text))):
         return None
     rank, world = os.environ.get("RANK", "?"), os.environ.get("WORLD_SIZE", "?")
-    msg = " ".join(str(exc).split())
+    msg = " ".join(text.split())
     if len(msg) > 300:
         msg = msg[:300] + " ..."
     low = msg.lower()
@@ -459,6 +469,11 @@ def build_multiple_iter_factory(cls, args: argparse.Namespace, distributed_optio
             raise RuntimeError(f"{f}: {n} shards, but {dirs[0]}/num_splits says {num_splits}")
         num_splits = n
     n_iters = iter_options.num_iters_per_epoch
+    if n_iters is not None and n_iters < num_splits:  # ESPnet gives shard i (n + i) // N steps
+        raise RuntimeError(f"--num_iters_per_epoch {n_iters} < {num_splits} shards "
+                           f"({dirs[0]}/num_splits): an epoch takes (n + i) // N batches from "
+                           "shard i, so some shards would never be read; use at least one "
+                           "iteration per shard (better a multiple of the shard count)")
     build_funcs = [
         functools.partial(
             cls.build_iter_factory, args, distributed_option, mode,
