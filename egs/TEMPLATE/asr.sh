@@ -8,6 +8,8 @@
 # stages unless --force true. A marker records the options of its stage and the
 # markers of the stages whose output it read; a stage whose input has been redone
 # since is redone. Stage bodies live in Python (python -m usm_espnet.bin.*).
+# A recipe's own steps are hooks in its directory, as in ESPnet's egs2: local/data.sh (stage 1)
+# and, when it exists, local/score.sh (stage 9, after the template's scoring).
 set -euo pipefail
 
 log() { echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]}) $*" >&2; }
@@ -77,6 +79,7 @@ options_of_stage() {
         6) echo "asr_config=${asr_stats_config} token_type=${token_type} lang_token=${lang_token}" ;;
         7) echo "asr_config=${asr_config} asr_args=${asr_args} init_encoder=${init_encoder}${init_encoder:+ import=$(fingerprint "${init_encoder}/import_info.json")} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}${most_config:+ $(options_of_stage 5most) most_model=${most_model}}" ;;
         8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args} inference_config=${inference_config} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
+        9) echo "${local_score_opts:+local_score_opts=${local_score_opts}}" ;;
         10) echo "adapt_langs=${adapt_langs} adapt_args=${adapt_args} adapter_args=${adapter_args} inference_model=${inference_model}" ;;
         11) echo "adapt_langs=${adapt_langs} inference_config=${inference_config} inference_args=${inference_args}" ;;
         12) echo "adapt_langs=${adapt_langs} student_iterations=${student_iterations} student_teacher=${student_teacher} student_args=${student_args} pseudo_min_confidence=${pseudo_min_confidence} noise_scp=${noise_scp}" ;;
@@ -395,9 +398,10 @@ fi
 # decode EXP MODEL DATA OUT [greedy]: decode DATA (a formatted dir) with EXP/MODEL into OUT
 # (OUT/1best_recog/text); ESPnet's beam search with --inference_config, else (or with
 # "greedy", which also writes each hypothesis' confidence) batched greedy CTC.
-decode() {
-    local exp=$1 model=$2 data=$3 out=$4 mode=${5:-}
-    rm -rf "${out}.tmp"
+# decode_opts DATA [greedy]: the asr_inference options decode uses for DATA (stage 12 passes
+# them to usm_espnet.bin.noisy_student)
+decode_opts() {
+    local data=$1 mode=${2:-}
     local opts="--batch_size ${decode_batch_size} --ctc_greedy true"
     if [ -n "${inference_config}" ] && [ "${mode}" != greedy ]; then
         opts="--batch_size 1 --config ${inference_config}"
@@ -405,6 +409,12 @@ decode() {
         opts+=" --utt2lang ${data}/utt2lang --lang_token_sets ${token_dir}/lang_token_sets.json"
     fi
     [ "${mode}" = greedy ] || opts+=" ${inference_args}"
+    echo "${opts}"
+}
+decode() {
+    local exp=$1 model=$2 data=$3 out=$4 mode=${5:-} opts
+    rm -rf "${out}.tmp"
+    opts=$(decode_opts "${data}" "${mode}")
     # shellcheck disable=SC2086
     ${python} -m usm_espnet.bin.asr_inference ${opts} \
         --asr_train_config "${exp}/config.yaml" --asr_model_file "${exp}/${model}" \
@@ -469,6 +479,16 @@ if run_stage 9 "${asr_exp}"; then
         cp "${out}/score/RESULTS.md" "${asr_exp}/RESULTS_${s}.md"
         log "long-form ${s}: ${out}/score/scores.json"
     done
+    # recipe-specific scoring (as egs2's local/score.sh): the template's directories, then
+    # --local_score_opts (which may override them)
+    if [ -f local/score.sh ]; then
+        log "recipe scoring: local/score.sh ${local_score_opts}"
+        # shellcheck disable=SC2086
+        local/score.sh --data_dir "${data_dir}" --dump_dir "${dump_dir}" --asr_exp "${asr_exp}" \
+            --asr_tag "${asr_tag}" --test_sets "${test_sets}" --longform_sets "${longform_sets}" \
+            --standin "${standin}" --results_md "${results_md}" ${local_score_opts} \
+            || die "local/score.sh failed"
+    fi
     scored=true
     end_stage 9 "${asr_exp}"
 fi
@@ -481,26 +501,29 @@ test_set=${test_sets%% *}
 base_model=${asr_exp}/${inference_model}
 # minutes DIR: minutes of audio in DIR/utt2dur
 minutes() { awk '{s+=$2} END {printf "%.1f", s/60}' "$1/utt2dur"; }
+# adapt_opts: the asr_train options of every adaptation run (stages 10 and 12), before its
+# --output_dir and the recipe's --adapt_args
+adapt_opts() {
+    # model: usm's head warm-up is for a new head; these runs start from stage 7's trained
+    # one (with it, the first steps would leave the encoder and the adapters untouched)
+    local warm=""
+    grep -qE '^ +head_warmup_steps:' "${asr_exp}/train_config.input.yaml" && warm="--model_conf head_warmup_steps=0"
+    echo "${tokenized_opts} ${norm_opts} --init_param ${base_model} --ngpu ${ngpu} ${ddp_opts} --resume true ${warm}"
+}
 # adapt_train N EXP LANG TRAIN_DIR EXTRA: fine-tune stage 7's model on one unseen language
 adapt_train() {
     local n=$1 exp=$2 l=$3 train_dir=$4 extra=$5
     local d=${dump_dir}/raw/adapt_${l}
     [ -f "${base_model}" ] || die "no ${base_model}: run stage 7 first"
-    # model: usm's head warm-up is for a new head; these runs start from stage 7's trained
-    # one (with it, the first steps would leave the encoder and the adapters untouched)
-    local warm=""
-    grep -qE '^ +head_warmup_steps:' "${asr_exp}/train_config.input.yaml" && warm="--model_conf head_warmup_steps=0"
     # the yaml stage 7 trained with (not its dumped config.yaml, whose data lists would add up)
     train "${n}" "${exp}" "${asr_exp}/train_config.input.yaml" "${python} -m usm_espnet.bin.asr_train \
-        --config ${exp}/train_config.input.yaml ${tokenized_opts} \
+        --config ${exp}/train_config.input.yaml \
         --train_data_path_and_name_and_type ${train_dir}/wav.scp,speech,sound \
         --train_data_path_and_name_and_type ${train_dir}/text,text,text \
         --valid_data_path_and_name_and_type ${d}/${valid_set}/wav.scp,speech,sound \
         --valid_data_path_and_name_and_type ${d}/${valid_set}/text,text,text \
         --train_shape_file ${train_dir}/utt2num_samples --valid_shape_file ${d}/${valid_set}/utt2num_samples \
-        ${norm_opts} \
-        --init_param ${base_model} --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${exp} \
-        ${warm} ${adapt_args} ${extra}"
+        $(adapt_opts) --output_dir ${exp} ${adapt_args} ${extra}"
     local save=()  # adapters also go to their own small file, <lang>.pth
     [[ " ${extra} " == *" adapter_language="* ]] && save=(--save_adapters "${adapt_dir}/adapters")
     ${python} -m usm_espnet.bin.model_info --asr_train_config "${exp}/config.yaml" \
@@ -552,49 +575,23 @@ fi
 if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 "${adapt_dir}"; then
     begin 12 "noisy student: ${student_iterations} round(s) per unseen language"
     need 11 "${adapt_dir}"
-    noise=${noise_scp}
-    if [ -z "${noise}" ]; then
-        noise=${dump_dir}/noise/noise.scp
-        [ -f "${noise}" ] || ${python} -m usm_espnet.data.noise --out_dir "${dump_dir}/noise" > /dev/null
-    fi
-    [ -f "${noise}" ] || die "noise_scp ${noise} not found"
-    # USM's student sees augmented input: SpecAugment (frequency and time masks) and additive noise
-    aug="--specaug specaug --specaug_conf apply_time_warp=false --specaug_conf freq_mask_width_range=10 \
-        --specaug_conf num_freq_mask=2 --specaug_conf time_mask_width_ratio_range=0.05 \
-        --specaug_conf num_time_mask=2 --noise_scp ${noise} --noise_apply_prob 0.5 --noise_db_range 5_20"
+    [ -f "${base_model}" ] || die "no ${base_model}: run stage 7 first"
     for l in "${adapt_lang_list[@]}"; do
         d=${dump_dir}/raw/adapt_${l}
         [ -f "${d}/untranscribed/wav.scp" ] || die "no untranscribed audio of ${l} (${d}/untranscribed): the noisy student needs it (local/data.sh must write ${data_dir}/adapt/${ssl_train_set})"
-        teacher=${adapt_dir}/${l}_${student_teacher}
-        rows=(--row "teacher (${student_teacher})=${adapt_dir}/decode_${l}_${student_teacher}/score/scores.json")
-        for it in $(seq 1 "${student_iterations}"); do
-            student=${adapt_dir}/${l}_student${it}
-            if [ -f "${student}/.done.student" ] && [ "${stage_forced}" != true ]; then
-                log "${l} round ${it}: already done (${student}/.done.student)"
-            else
-                log "${l} round ${it}: teacher ${teacher} decodes ${d}/untranscribed"
-                decode "${teacher}" "${inference_model}" "${d}/untranscribed" "${student}_pseudo" greedy
-                ${python} -m usm_espnet.bin.make_pseudo_labels --audio_dir "${d}/untranscribed" \
-                    --decode_dir "${student}_pseudo" --labelled_dir "${d}/${train_set}" \
-                    --out_dir "${d}/student${it}" --min_confidence "${pseudo_min_confidence}" >&2
-                adapt_train 12 "${student}" "${l}" "${d}/student${it}" "${aug} ${student_args}"
-                decode "${student}" "${inference_model}" "${d}/${test_set}" "${adapt_dir}/decode_${l}_student${it}"
-                score "${d}/${test_set}" "${adapt_dir}/decode_${l}_student${it}" \
-                    "${corpus}${standin_mark} ${l} (unseen): noisy student round ${it}" > /dev/null
-                date '+%s' > "${student}/.done.student"
-            fi
-            kept=$(${python} -c "import json,sys; d=json.load(open(sys.argv[1])); print(f\"{d['kept']} of {d['hypotheses']} kept\")" "${d}/student${it}/pseudo_labels.json")
-            rows+=(--row "student ${it} (pseudo-labels: ${kept})=${adapt_dir}/decode_${l}_student${it}/score/scores.json")
-            teacher=${student}
-        done
-        ${python} -m usm_espnet.bin.compare_results --recipe_results "${results_md}" \
-            --section_id "student_${asr_tag}_${l}" --standin "${standin}" \
-            --title "${corpus}${standin_mark} ${test_set}, unseen language ${l}: noisy student (${asr_tag})" "${rows[@]}" \
-            --paper_source "USM paper (arXiv 2303.01037), Shona WER: adapters, then + noisy student, from a secondary summary of the paper (not checked against its tables)" \
-            --paper_metric WER --paper_row "teacher=29.1" --paper_row "student=22.2" \
-            --plot "results/student_${asr_tag}_${l}.png" \
-            --note "Pseudo-labels: greedy CTC of the teacher on $(wc -l < "${d}/untranscribed/wav.scp") untranscribed utterances, kept when confidence >= ${pseudo_min_confidence} and 2-40 characters/s. Students start from ${base_model} and train on labelled + kept pseudo-labelled data with SpecAugment and noise (${noise}); options: ${adapt_args:-none} ${student_args}." \
-            > "${adapt_dir}/RESULTS_student_${l}.md"
+        # the rounds (usm_espnet/noisy_student.py): teacher decodes, confident hypotheses join
+        # the labelled data, a student trains from stage 7's model with SpecAugment and noise
+        ${python} -m usm_espnet.bin.noisy_student --lang "${l}" --adapt_dir "${adapt_dir}" \
+            --lang_dump_dir "${d}" --train_set "${train_set}" --valid_set "${valid_set}" \
+            --test_set "${test_set}" --teacher "${student_teacher}" --iterations "${student_iterations}" \
+            --min_confidence "${pseudo_min_confidence}" --noise_scp "${noise_scp}" \
+            --noise_dir "${dump_dir}/noise" --train_config "${asr_exp}/train_config.input.yaml" \
+            --base_model "${base_model}" --inference_model "${inference_model}" \
+            --train_args="$(adapt_opts)" --adapt_args="${adapt_args}" --student_args="${student_args}" \
+            --pseudo_decode_args="$(decode_opts "${d}/untranscribed" greedy)" \
+            --eval_decode_args="$(decode_opts "${d}/${test_set}")" --ngpu "${ngpu}" \
+            --metric "${metric}" --standin "${standin}" --title_prefix "${corpus}${standin_mark}" \
+            --asr_tag "${asr_tag}" --results_md "${results_md}" --force "${stage_forced}"
         log "${l}: ${adapt_dir}/RESULTS_student_${l}.md"
     done
     end_stage 12 "${adapt_dir}"

@@ -68,6 +68,7 @@ paper=                  # key of the paper's results for RESULTS.md (e.g. fleurs
 metric=wer              # wer (WER/CER per language) or bleu (BLEU/chrF per source language, speech translation)
 standin=false           # true when data come from the synthetic stand-in (labels RESULTS.md)
 results_md=RESULTS.md   # recipe-level results file that stage 9 updates
+local_score_opts=       # extra options of the recipe's own scoring, local/score.sh (run by stage 9 when the recipe has one)
 
 
 # Options whose value is a path: given on the command line as a relative path they are
@@ -90,6 +91,7 @@ Stages:
                            BEST-RQ's, or MOST's with --most_config; or the imported one of --init_encoder)
   8  decoding              python -m usm_espnet.bin.asr_inference (long-form sets: longform_inference)
   9  scoring               WER/CER per language (jiwer), RESULTS.md and a bar chart (long-form: WER vs length)
+                           then the recipe's local/score.sh, when it has one (e.g. WER per component)
  10  adaptation            (with --adapt_langs) per unseen language, from stage 7's model: full fine-tuning
                            and residual adapters on the frozen encoder (adapters saved as <lang>.pth)
  11  adaptation results    decode + score zero-shot, full and adapters; table with trainable parameters
