@@ -146,12 +146,19 @@ def test_shard_skipping_factory_order_and_counted_skips(tmp_path, caplog):
 
 
 def test_entry_points_refuse_a_bad_launch_before_espnet_starts(monkeypatch, capsys, tmp_path):
-    from usm_espnet.bin import ssl_train
+    # preflight.run_training is asr_train's and ssl_train's main; a task that fails when
+    # touched shows that nothing of ESPnet ran (importing ssl_train itself takes 10-30 s)
+    from usm_espnet.bin import preflight
+
+    class Untouchable:
+        def __getattr__(self, name):
+            raise AssertionError(f"ESPnet's task was used ({name})")
 
     for k, v in TORCHRUN.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("USM_SKIP_PREFLIGHT", "1")  # the launch check runs even then
-    assert ssl_train.main(["--ngpu", "0", "--output_dir", str(tmp_path / "exp")]) == 1
+    argv = ["--ngpu", "0", "--output_dir", str(tmp_path / "exp")]
+    assert preflight.run_training(Untouchable(), "ssl", argv) == 1
     err = [x for x in capsys.readouterr().err.splitlines() if x.startswith("ERROR")]
     assert err == ["ERROR: --dist_backend nccl needs GPUs, but --ngpu 0 (WORLD_SIZE=2): "
                    "pass --dist_backend gloo to train on CPUs"]
