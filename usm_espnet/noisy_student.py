@@ -8,11 +8,10 @@ One round (stage 12 of ``egs/TEMPLATE/asr.sh`` runs ``iterations`` of them per l
 2. :func:`make_pseudo_labels` keeps the hypotheses that pass
    :func:`usm_espnet.decode.confidence.filter_pseudo_labels` and joins them with the
    labelled data;
-3. the student starts again from stage 7's model (not from its teacher: a student
-   started from the teacher mostly re-learns the teacher's own errors) and trains on
-   that data with SpecAugment and additive noise (:data:`STUDENT_AUGMENTATION`: the
-   "noisy" of noisy student, the student must fit the labels on harder input than the
-   teacher saw);
+3. the student starts again from stage 7's model (every student from the same start, so
+   rounds differ only in their data) and trains on that data with SpecAugment and
+   additive noise (:data:`STUDENT_AUGMENTATION`: the "noisy" of noisy student, Xie et al.
+   2020: the student fits the teacher's labels on harder input than the teacher saw);
 4. the student is decoded and scored on the test set and becomes the next teacher.
 
 Then :func:`write_results` puts teacher and students beside the paper's Shona numbers
