@@ -227,7 +227,8 @@ def length_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]],
         for rec, sv in sc.items():
             union.setdefault(rec, sv)
     groups = length_groups(union)
-    lines = ["| Minutes | " + " | ".join(f"WER (%) {md_cell(m)} | Sub | Del | Ins" for m, _ in models)
+    lines = ["| Minutes | " + " | ".join(f"{'WER (%) ' + md_cell(m) if m else 'WER (%)'} | Sub | Del | Ins"
+                                     for m, _ in models)
              + " |",
              "| ---: | " + " | ".join("---: | ---: | ---: | ---:" for _ in models) + " |"]
     if short:
