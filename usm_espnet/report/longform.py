@@ -375,8 +375,7 @@ def plot_wer_vs_length(models: Sequence[Tuple[str, Dict[str, Dict]]], png_path: 
         ax.set_xticks(lengths)
         ax.set_xticklabels([k for _, k in ticks], fontsize=8,
                            rotation=45 if len(lengths) > 6 else 0)
-        ax.set_xlabel("recording length (minutes" + (", log scale" if log_x else "")
-                      + "; a tick per recording length)", fontsize=9)
+        ax.set_xlabel("recording length (min" + (", log scale" if log_x else "") + ")", fontsize=9)
         ax.set_ylabel(names[key])
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
