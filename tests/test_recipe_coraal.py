@@ -98,6 +98,20 @@ def test_coraal_recipe_debug(tmp_path):
                          _map(data / "test_longform" / "utt2component"))
     results = (tmp_path / "RESULTS.md").read_text()
     assert "coraal_debug start" in results and "stand-in for CORAAL" in results
+    # local/longform_ablation.sh: its word-gap 0.3 + masked variant is the recipe's decode and score
+    abl = tmp_path / "ablation"
+    r = subprocess.run(
+        ["local/longform_ablation.sh", "--exp_dir", str(exp), "--data_dir", str(data),
+         "--dump_dir", str(tmp_path / "dump"), "--corpus_dir", str(tmp_path / "standin"),
+         "--out_dir", str(abl)], cwd=RECIPE, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-5000:]
+    rows = [line.split("\t") for line in (abl / "summary.tsv").read_text().splitlines()]
+    table = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
+    assert set(table) == {"gap0_all_words", "gap0_masked", "gap0.3_all_words", "gap0.3_masked"}
+    assert (abl / "decode_gap0.3" / "text").read_text() == (exp / "decode_test_longform" / "text").read_text()
+    assert float(table["gap0.3_masked"]["lf_wer"]) == scores["interviews"]["overall"]["wer"]
+    assert float(table["gap0_masked"]["seg_wer"]) == scores["segments"]["overall"]["wer"]
+    assert int(table["gap0_all_words"]["lf_ref"]) >= int(table["gap0_masked"]["lf_ref"])
     assert "| ATL | Atlanta, GA |" in results and "Whole-interview WER" in results
     assert (tmp_path / "exp" / "RESULTS_template.md").exists()
 
