@@ -31,7 +31,7 @@ models="chunk local global"   # self-attention types to train and compare (chunk
 corpus=youtube_longform
 asr_config=conf/train_asr_chunk_conformer.yaml
 train_set=train_longform   # local/data.sh --train_longform false: give --train_set train
-test_sets=test             # short test utterances: the denominator of longform_wer_ratio_60min
+test_sets="test"            # short test utterances: the denominator of longform_wer_ratio_60min
 longform_sets=longform
 max_dur=15
 
