@@ -200,8 +200,9 @@ def test_rank_killed_mid_epoch_stops_the_job_then_resumes(tmp_path):
         _kill(p, probe)
     text = log.read_text()
     assert p.returncode != 0
-    assert re.search(r"failed \(exitcode: -9\) local_rank: 1 \(pid: \d+\)", text), text[-4000:]
-    assert re.search(r"rank\s*: 1 \(local_rank: 1\)", text), text[-4000:]
+    # torchrun's summary names rank 1 with SIGKILL's exit code, whether rank 1 or rank 0
+    # (which saw its peer vanish and exited 1 a moment earlier, as under load) is the root cause
+    assert re.search(r"rank\s*: 1 \(local_rank: 1\)\s*\n\s*exitcode\s*: -9", text), text[-4000:]
     print(f"job stopped {stopped_after:.1f} s after rank 1 was killed (epoch {killed_at_epoch})")
     assert stopped_after < 60
     errors = [x for x in text.splitlines() if x.startswith("ERROR: rank")]
@@ -249,9 +250,12 @@ def test_hung_rank_times_out_with_one_line(tmp_path):
     print(f"rank 0 stopped {timed_out_after:.1f} s after rank 1 hung (USM_DIST_TIMEOUT=8)")
     errors = [x for x in text.splitlines() if x.startswith("ERROR: rank")]
     # rank 0's line, then (when SIGCONT reaches rank 1 before torchrun's SIGTERM) rank 1's:
-    # its peer's connection closed. One line per rank, no traceback.
+    # its peer's connection closed, or its own pending collective timed out while it was
+    # stopped (seen under load). One line per rank, no traceback.
     assert 1 <= len(errors) <= 2 and "Traceback" not in text.split("failed (exitcode")[0], errors
-    assert all(x.startswith("ERROR: rank 1 of 2: a collective failed") for x in errors[1:]), errors
+    assert all(x.startswith(("ERROR: rank 1 of 2: a collective failed",
+                             "ERROR: rank 1 of 2: a collective did not complete within 8 s"))
+               for x in errors[1:]), errors
     assert errors[0].startswith("ERROR: rank 0 of 2: a collective did not complete within 8 s "
                                 "(USM_DIST_TIMEOUT): another rank hangs or is gone; stopping"), errors
     assert 8 <= timed_out_after < 90
