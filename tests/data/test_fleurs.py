@@ -16,6 +16,7 @@ from shared_data import real_speech
 
 from usm_espnet.bin import make_standin_fleurs as standin_bin
 from usm_espnet.bin import prepare_fleurs as prepare_bin
+from usm_espnet.data.audio import load_audio
 from usm_espnet.data.fleurs import (
     FleursFormatError,
     extract_split_archive,
@@ -27,7 +28,7 @@ from usm_espnet.data.fleurs import (
     read_fleurs_tsv,
     utt_id_of,
 )
-from usm_espnet.data.kaldi import load_audio, read_datadir, read_kaldi_map, validate_datadir
+from usm_espnet.data.kaldi import read_datadir, read_kaldi_map, validate_datadir
 from usm_espnet.data.languages import UnknownLanguageError
 
 REAL_FLEURS = real_speech("fleurs_cuttledoc")  # ../shared/real_speech from the repository root, or $USM_REAL_SPEECH

@@ -1,4 +1,4 @@
-"""Tests for usm_espnet.data.kaldi and usm_espnet.bin.validate_data_dir."""
+"""Tests for usm_espnet.data.kaldi, usm_espnet.data.audio and usm_espnet.bin.validate_data_dir."""
 
 import logging
 import os
@@ -15,18 +15,8 @@ import soundfile as sf
 
 from usm_espnet.bin import validate_data_dir
 from usm_espnet.data import kaldi
-from usm_espnet.data.kaldi import (
-    AudioError,
-    DataDir,
-    DataDirError,
-    iter_audio,
-    load_audio,
-    read_audio_info,
-    read_datadir,
-    read_kaldi_map,
-    validate_datadir,
-    write_datadir,
-)
+from usm_espnet.data.audio import AudioError, iter_audio, load_audio, read_audio_info
+from usm_espnet.data.kaldi import DataDir, DataDirError, read_datadir, read_kaldi_map, validate_datadir, write_datadir
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -274,7 +264,7 @@ def test_iter_audio_skips_and_raises(tmp_path: Path, caplog) -> None:
     })
     data = read_datadir(d, require_text=False)
     skipped = []
-    with caplog.at_level(logging.WARNING, logger="usm_espnet.data.kaldi"):
+    with caplog.at_level(logging.WARNING, logger="usm_espnet.data.audio"):
         it = iter_audio(data, on_skip=lambda utt, err: skipped.append(utt))
         out = list(it)
     assert [u for u, _ in out] == ["b"]

@@ -42,7 +42,7 @@ def _one(utt: str) -> Tuple[str, Optional[str], int, str]:
     import numpy as np
     import soundfile as sf
 
-    from usm_espnet.data.kaldi import AudioError, check_wav_complete, load_audio
+    from usm_espnet.data.audio import AudioError, check_wav_complete, load_audio
 
     data = _JOB["data"]
     seg = data.segments.get(utt) if data.segments else None

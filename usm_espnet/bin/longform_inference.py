@@ -107,7 +107,7 @@ def decode(args) -> int:
     from espnet2.text.build_tokenizer import build_tokenizer
     from espnet2.text.token_id_converter import TokenIDConverter
 
-    from usm_espnet.data.kaldi import AudioError, check_wav_complete
+    from usm_espnet.data.audio import AudioError, check_wav_complete
     from usm_espnet.longform.ctc import (
         StreamingGreedy,
         StreamingPrefixBeam,

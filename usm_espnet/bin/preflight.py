@@ -385,7 +385,8 @@ def check_sound_scp(path: str, rate: int = 16000, decoding: bool = False) -> Dic
     import numpy as np
     import soundfile as sf
 
-    from usm_espnet.data.kaldi import AudioError, DataDirError, check_wav_complete, read_kaldi_map
+    from usm_espnet.data.audio import AudioError, check_wav_complete
+    from usm_espnet.data.kaldi import DataDirError, read_kaldi_map
 
     try:
         scp = read_kaldi_map(path, bom="error")
@@ -443,12 +444,7 @@ def check_text(path: str, seconds: Optional[Dict[str, float]] = None):
     Raises:
         PreflightError: ``path:line`` and the problem.
     """
-    from usm_espnet.data.kaldi import (
-        MAX_CHARS_PER_SECOND,
-        DataDirError,
-        find_control_char,
-        read_kaldi_map,
-    )
+    from usm_espnet.data.kaldi import MAX_CHARS_PER_SECOND, DataDirError, find_control_char, read_kaldi_map
 
     try:
         text = read_kaldi_map(path, allow_empty_value=True, bom="error")

@@ -117,7 +117,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from usm_espnet.data.kaldi import AudioError, DataDir, DataDirError, read_audio_info, write_datadir
+from usm_espnet.data.audio import AudioError, read_audio_info
+from usm_espnet.data.kaldi import DataDir, DataDirError, write_datadir
 from usm_espnet.utils import atomic_write_text, replace_dir
 
 __all__ = [

@@ -54,15 +54,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from usm_espnet.data.kaldi import (
-    AudioError,
-    DataDir,
-    DataDirError,
-    find_control_char,
-    read_audio_info,
-    validate_datadir,
-    write_datadir,
-)
+from usm_espnet.data.audio import AudioError, read_audio_info
+from usm_espnet.data.kaldi import DataDir, DataDirError, find_control_char, validate_datadir, write_datadir
 from usm_espnet.data.languages import FLEURS_LANGUAGES, UnknownLanguageError
 from usm_espnet.utils import atomic_write_text, replace_dir
 

@@ -52,13 +52,12 @@ from typing import Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tu
 
 import numpy as np
 
+from usm_espnet.data.audio import AudioError, check_wav_complete
 from usm_espnet.data.fleurs import _params_hash, _split_speakers, _unknown_language, fleurs_normalize
 from usm_espnet.data.kaldi import (
     MAX_CHARS_PER_SECOND,
-    AudioError,
     DataDir,
     DataDirError,
-    check_wav_complete,
     find_control_char,
     read_kaldi_map,
     write_datadir,

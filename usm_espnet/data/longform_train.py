@@ -46,7 +46,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from usm_espnet.data.kaldi import DataDir, DataDirError, load_audio, read_datadir, write_datadir
+from usm_espnet.data.audio import load_audio
+from usm_espnet.data.kaldi import DataDir, DataDirError, read_datadir, write_datadir
 
 __all__ = ["LongformTrainStats", "make_longform_train", "pack_utterances", "render_segment"]
 
