@@ -316,8 +316,8 @@ OTHER_CASES = [(c, k) for c, kinds in OTHER_KINDS.items() for k in kinds]
 def test_other_corpora_meet_the_standard(corpus, kind, tmp_path, caplog):
     """prepare_covost2 / prepare_coraal (other modules, still changing): no expected table,
     only the standard: an error naming the file (and line), or every item accounted for."""
-    mod = pytest.importorskip(f"usm_espnet.data.{corpus}",
-                              reason=f"usm_espnet.data.{corpus} does not exist yet")
+    mod = pytest.importorskip(f"usm_espnet.corpora.{corpus}",
+                              reason=f"usm_espnet.corpora.{corpus} does not exist yet")
     case = make_case(corpus, kind, tmp_path / "in")
     out = tmp_path / "out"
     caplog.set_level(logging.WARNING)

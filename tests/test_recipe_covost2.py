@@ -40,7 +40,7 @@ def test_covost2_recipe_debug(tmp_path):
     import soundfile as sf
     from sacrebleu.metrics import BLEU, CHRF
 
-    from usm_espnet.data.covost2 import read_covost_tsv
+    from usm_espnet.corpora.covost2 import read_covost_tsv
     from usm_espnet.data.kaldi import read_datadir
 
     _run(tmp_path)

@@ -38,7 +38,7 @@ def test_yesno_reader_split_and_bad_names(tmp_path):
     import numpy as np
     import soundfile as sf
 
-    from usm_espnet.data.yesno import prepare_yesno, transcript_of
+    from usm_espnet.corpora.yesno import prepare_yesno, transcript_of
 
     assert transcript_of("0_1_1_0.wav") == "NO YES YES NO"
     with pytest.raises(ValueError, match="not a yesno file name"):

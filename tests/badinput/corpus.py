@@ -281,7 +281,7 @@ def _insert_line(path: Path, lineno: int, new: bytes) -> None:
 
 def make_fleurs(root: Path, kind: str) -> Case:
     """FLEURS layout; the broken row is line 2 of ``en_us/train.tsv``."""
-    from usm_espnet.data.fleurs import fleurs_chars
+    from usm_espnet.corpora.fleurs import fleurs_chars
 
     ldir = root / LANG
     case = Case(kind, "fleurs", root, NUM_ITEMS, bad_file=ldir / "train.tsv", bad_line=2)
@@ -460,7 +460,7 @@ def make_untranscribed(root: Path, kind: str) -> Case:
 
 def make_longform(root: Path, kind: str) -> Case:
     """Earnings-21/22 layout; recording ``rec1`` is the broken one."""
-    from usm_espnet.data.longform import write_nlp
+    from usm_espnet.corpora.earnings import write_nlp
 
     ids = [f"rec{i}" for i in range(NUM_ITEMS)]
     media, nlp_dir = root / "media", root / "transcripts" / "nlp_references"
@@ -644,7 +644,7 @@ def make_covost2(root: Path, kind: str) -> Case:
     translation and a duplicate row; the kind is applied to clip
     ``common_voice_fr_17299385.mp3`` (line 3 of ``covost_v2.fr_en.tsv``).
     """
-    from usm_espnet.data.covost2 import read_escaped_tsv
+    from usm_espnet.corpora.covost2 import read_escaped_tsv
 
     shutil.copytree(FIXTURES / "covost2" / "covost", root / "covost")
     shutil.copytree(FIXTURES / "covost2" / "cv", root / "cv")

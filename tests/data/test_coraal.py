@@ -1,4 +1,4 @@
-"""Tests for usm_espnet.data.coraal: normaliser, readers, preparation, stand-in, CLIs."""
+"""Tests for usm_espnet.corpora.coraal: normaliser, readers, preparation, stand-in, CLIs."""
 
 import json
 import shutil
@@ -11,13 +11,12 @@ import soundfile as sf
 
 from usm_espnet.bin import make_standin_coraal as standin_bin
 from usm_espnet.bin import prepare_coraal as prepare_bin
-from usm_espnet.data.coraal import (
+from usm_espnet.corpora.coraal import (
     DROP_REASONS,
     TRANSCRIPT_COLUMNS,
     UNSCORED_SPANS,
     CoraalFormatError,
     context_segments,
-    make_standin_coraal,
     normalize_coraal,
     prepare_coraal,
     read_coraal_metadata,
@@ -26,6 +25,7 @@ from usm_espnet.data.coraal import (
     subtract_spans,
 )
 from usm_espnet.data.kaldi import read_datadir, read_kaldi_map, validate_datadir
+from usm_espnet.standin.coraal import make_standin_coraal
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "coraal" / "corpus"
 TEXTS = "DCA_textfiles_2018.10.06"
@@ -373,7 +373,7 @@ def test_cli_prepare_ok_and_error(tmp_path, capsys):
 
 
 def test_drop_reasons_are_documented():
-    import usm_espnet.data.coraal as mod
+    import usm_espnet.corpora.coraal_text as mod
 
     for reason in DROP_REASONS:
         assert f"``{reason}``" in mod.__doc__

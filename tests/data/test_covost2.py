@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from usm_espnet.data.covost2 import (
+from usm_espnet.corpora.covost2 import (
     CovostFormatError,
-    make_standin_covost2,
     prepare_covost2,
     read_covost_tsv,
     read_cv_validated,
@@ -25,6 +24,7 @@ from usm_espnet.data.covost2 import (
     write_escaped_tsv,
 )
 from usm_espnet.data.kaldi import read_datadir, read_kaldi_map
+from usm_espnet.standin.covost2 import make_standin_covost2
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "covost2"
 MISSING = "common_voice_fr_17299388.mp3"   # listed, never written

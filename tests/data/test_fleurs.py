@@ -1,4 +1,4 @@
-"""Tests for usm_espnet.data.fleurs and its two entry points."""
+"""Tests for usm_espnet.corpora.fleurs and its two entry points."""
 
 import io
 import json
@@ -16,20 +16,20 @@ from shared_data import real_speech
 
 from usm_espnet.bin import make_standin_fleurs as standin_bin
 from usm_espnet.bin import prepare_fleurs as prepare_bin
-from usm_espnet.data.audio import load_audio
-from usm_espnet.data.fleurs import (
+from usm_espnet.corpora.fleurs import (
     FleursFormatError,
     extract_split_archive,
     fleurs_chars,
     fleurs_normalize,
-    gender_of_variant,
-    make_standin_fleurs,
     prepare_fleurs,
     read_fleurs_tsv,
     utt_id_of,
 )
+from usm_espnet.data.audio import load_audio
 from usm_espnet.data.kaldi import read_datadir, read_kaldi_map, validate_datadir
 from usm_espnet.data.languages import UnknownLanguageError
+from usm_espnet.standin.espeak import gender_of_variant
+from usm_espnet.standin.fleurs import make_standin_fleurs
 
 REAL_FLEURS = real_speech("fleurs_cuttledoc")  # ../shared/real_speech from the repository root, or $USM_REAL_SPEECH
 

@@ -1,4 +1,4 @@
-"""Tests for usm_espnet.data.longform (Earnings-21/22 layout) and its two entry points."""
+"""Tests for usm_espnet.corpora.earnings (Earnings-21/22 layout) and its two entry points."""
 
 import hashlib
 import os
@@ -15,18 +15,12 @@ from shared_data import real_speech
 
 from usm_espnet.bin import make_standin_longform as standin_bin
 from usm_espnet.bin import prepare_longform as prepare_bin
-from usm_espnet.data.fleurs import _split_speakers, fleurs_normalize
+from usm_espnet.corpora.earnings import NLP_COLUMNS, prepare_longform, read_nlp, write_nlp
+from usm_espnet.corpora.fleurs import fleurs_normalize
 from usm_espnet.data.kaldi import DataDirError, read_datadir, validate_datadir
-from usm_espnet.data.longform import (
-    NLP_COLUMNS,
-    make_standin_longform,
-    minutes_label,
-    prepare_longform,
-    read_nlp,
-    recording_id,
-    write_nlp,
-)
-from usm_espnet.data.synth import synthesize
+from usm_espnet.standin.espeak import split_speakers
+from usm_espnet.standin.longform import make_standin_longform, minutes_label, recording_id
+from usm_espnet.standin.synth import synthesize
 
 REAL_EARNINGS = real_speech("whisperstt")  # ../shared/real_speech from the repository root, or $USM_REAL_SPEECH
 REAL_CLIP = "earnings22_1_4482311_3_62"
@@ -99,7 +93,7 @@ def test_standin_layout_and_durations(standin: Path) -> None:
 
 def test_standin_reference_is_the_spoken_sentences(standin: Path) -> None:
     sentences = _table(standin / "sentences.tsv")
-    train, test = _split_speakers(12, 4, STANDIN_ARGS["seed"])
+    train, test = split_speakers(12, 4, STANDIN_ARGS["seed"])
     test_ids = {s.id: s for s in test}
     train_variants = {s.variant for s in train}
     meta = {r["id"]: r for r in _table(standin / "metadata.tsv")}
@@ -131,7 +125,7 @@ def test_standin_audio_holds_the_sentences(standin: Path) -> None:
     rec = "en_us_0.2min"
     x, sr = sf.read(str(standin / "media" / f"{rec}.wav"), dtype="float64")
     rows = [s for s in _table(standin / "sentences.tsv") if s["id"] == rec]
-    speakers = {s.id: s for s in _split_speakers(12, 4, STANDIN_ARGS["seed"])[1]}
+    speakers = {s.id: s for s in split_speakers(12, 4, STANDIN_ARGS["seed"])[1]}
     first = rows[0]
     clean = synthesize(first["text"], "en_us", speakers[first["speaker_id"]]).astype(np.float64)
     start = int(round(float(first["start"]) * sr))  # rounded to 1 ms: search +-16 samples

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from usm_espnet.data.kaldi import DataDir, read_datadir, write_datadir
-from usm_espnet.data.longform_train import make_longform_train, pack_utterances, render_segment
+from usm_espnet.standin.longform_train import make_longform_train, pack_utterances, render_segment
 
 SR = 16000
 

@@ -1,4 +1,4 @@
-"""Tests for usm_espnet.data.parallel_text (n-way parallel synthetic text)."""
+"""Tests for usm_espnet.standin.parallel_text (n-way parallel synthetic text)."""
 
 import dataclasses
 import re
@@ -8,9 +8,9 @@ from typing import Set
 
 import pytest
 
-from usm_espnet.data import parallel_text as P
 from usm_espnet.data.languages import FLEURS_LANGUAGES, UnknownLanguageError
-from usm_espnet.data.parallel_text import (
+from usm_espnet.standin import parallel_text as P
+from usm_espnet.standin.parallel_text import (
     DEFAULT_LANGS,
     SUPPORTED_LANGS,
     ParallelText,

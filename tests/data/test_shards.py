@@ -5,9 +5,9 @@ import pytest
 import soundfile as sf
 
 from usm_espnet.bin import prepare_untranscribed as cli
+from usm_espnet.corpora.untranscribed import prepare_untranscribed
 from usm_espnet.data.kaldi import DataDirError, read_datadir
 from usm_espnet.data.shards import shard_problem, write_shards
-from usm_espnet.data.untranscribed import prepare_untranscribed
 
 
 def _corpus(root, langs=("en_us", "hi_in"), n=5):

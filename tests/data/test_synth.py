@@ -1,4 +1,4 @@
-"""Tests for usm_espnet.data.synth (espeak-ng synthesis) and its command line."""
+"""Tests for usm_espnet.standin.espeak and usm_espnet.standin.synth (espeak-ng synthesis) and its command line."""
 
 import os
 from typing import Dict, Tuple
@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from usm_espnet.data import synth as S
 from usm_espnet.data.languages import FLEURS_LANGUAGES
+from usm_espnet.standin import espeak as E
+from usm_espnet.standin import synth as S
 
 EN = "The quick brown fox jumps over the lazy dog."
 
@@ -34,48 +35,48 @@ SAMPLES: Dict[str, Tuple[str, str]] = {
 
 
 @pytest.fixture(scope="module")
-def spk() -> S.Speaker:
-    return S.make_speakers(1, seed=3)[0]
+def spk() -> E.Speaker:
+    return E.make_speakers(1, seed=3)[0]
 
 
 def test_voice_table_matches_wheel() -> None:
-    files = S.available_voice_files()
-    assert len(S.ESPEAK_VOICES) >= 70
-    for code, voice in S.ESPEAK_VOICES.items():
+    files = E.available_voice_files()
+    assert len(E.ESPEAK_VOICES) >= 70
+    for code, voice in E.ESPEAK_VOICES.items():
         assert code in FLEURS_LANGUAGES
         assert voice in files, f"{code}: no voice file {voice!r} in the wheel"
-    assert set(S.VARIANTS) <= set(S.available_variants())
-    assert S.supported_languages() == sorted(S.ESPEAK_VOICES)
-    assert not set(S.PARTIAL_VOICES) & set(S.ESPEAK_VOICES)
+    assert set(E.VARIANTS) <= set(E.available_variants())
+    assert E.supported_languages() == sorted(E.ESPEAK_VOICES)
+    assert not set(E.PARTIAL_VOICES) & set(E.ESPEAK_VOICES)
 
 
 def test_make_speakers() -> None:
-    a = S.make_speakers(20, seed=7)
-    assert a == S.make_speakers(20, seed=7)
-    assert a[:5] == S.make_speakers(5, seed=7)
-    assert a != S.make_speakers(20, seed=8)
+    a = E.make_speakers(20, seed=7)
+    assert a == E.make_speakers(20, seed=7)
+    assert a[:5] == E.make_speakers(5, seed=7)
+    assert a != E.make_speakers(20, seed=8)
     assert len({s.id for s in a}) == 20
-    assert len({s.variant for s in a[:len(S.VARIANTS)]}) == len(S.VARIANTS)
+    assert len({s.variant for s in a[:len(E.VARIANTS)]}) == len(E.VARIANTS)
     for s in a:
-        assert s.variant in S.VARIANTS and 130 <= s.rate <= 200
+        assert s.variant in E.VARIANTS and 130 <= s.rate <= 200
         assert 0 <= s.pitch <= 100 and 0 <= s.pitch_range <= 100
         assert s.id.startswith(s.variant) and s.id.isalnum()
-    assert S.make_speakers(0, seed=1) == []
+    assert E.make_speakers(0, seed=1) == []
 
 
-def test_deterministic_and_speaker_dependent(spk: S.Speaker) -> None:
+def test_deterministic_and_speaker_dependent(spk: E.Speaker) -> None:
     a = S.synthesize(EN, "en_us", spk)
-    S.synthesize(SAMPLES["ru_ru"][0], "ru_ru", S.make_speakers(3, 9)[2])  # disturb state
+    S.synthesize(SAMPLES["ru_ru"][0], "ru_ru", E.make_speakers(3, 9)[2])  # disturb state
     b = S.synthesize(EN, "en_us", spk)
-    S._close_zygote()  # a fresh espeak-ng process must agree too
+    E._close_zygote()  # a fresh espeak-ng process must agree too
     c = S.synthesize(EN, "en_us", spk)
     assert np.array_equal(a, b) and np.array_equal(a, c)
-    other = next(s for s in S.make_speakers(4, 11) if s.variant != spk.variant)
+    other = next(s for s in E.make_speakers(4, 11) if s.variant != spk.variant)
     d = S.synthesize(EN, "en_us", other)
     assert len(d) != len(a) or not np.allclose(d, a)
 
 
-def test_output_format(spk: S.Speaker) -> None:
+def test_output_format(spk: E.Speaker) -> None:
     x = S.synthesize(EN, "en_us", spk)
     assert x.dtype == np.float32 and x.ndim == 1
     assert 0 < np.abs(x).max() <= 1.0
@@ -90,7 +91,7 @@ def test_output_format(spk: S.Speaker) -> None:
 
 
 @pytest.mark.parametrize("snr", [0.0, 10.0, 25.0])
-def test_snr(spk: S.Speaker, snr: float) -> None:
+def test_snr(spk: E.Speaker, snr: float) -> None:
     clean = S.synthesize(EN, "en_us", spk)
     noisy = S.synthesize(EN, "en_us", spk, snr_db=snr, seed=5)
     assert noisy.shape == clean.shape
@@ -108,7 +109,7 @@ def _frame_energy(x: np.ndarray, sr: int = 16000) -> np.ndarray:
     return (x[:n * (sr // 100)].astype(np.float64).reshape(n, -1) ** 2).mean(axis=1)
 
 
-def test_varied_acoustics_leave_no_digital_silence_and_vary(spk: S.Speaker) -> None:
+def test_varied_acoustics_leave_no_digital_silence_and_vary(spk: E.Speaker) -> None:
     """--acoustics varied: a noise floor everywhere, pauses, edges, rate and pitch per seed."""
     varied = S.ACOUSTICS["varied"]
     clean = S.synthesize(EN, "en_us", spk)
@@ -136,7 +137,7 @@ def test_apply_acoustics_pause_goes_into_a_word_gap() -> None:
     edge = np.zeros(int(0.1 * sr), np.float32)
     gap = np.zeros(int(0.08 * sr), np.float32)
     x = np.concatenate([edge, tone, gap, tone, edge])
-    gaps = S._gaps(x, sr)
+    gaps = S.silence_gaps(x, sr)
     assert len(gaps) == 1 and abs(gaps[0] - (len(edge) + len(tone) + len(gap) // 2)) <= sr // 100
     cond = S.Acoustics(pause_prob=1.0, pause_s=(0.5, 0.5), edge_s=(0.2, 0.2))
     y = S.apply_acoustics(x, sr, cond, seed=0)
@@ -147,23 +148,23 @@ def test_apply_acoustics_pause_goes_into_a_word_gap() -> None:
     assert active[0] == pytest.approx(20, abs=1)  # the lead is 0.2 s
 
 
-def test_errors(spk: S.Speaker) -> None:
-    unsupported = sorted(set(FLEURS_LANGUAGES) - set(S.ESPEAK_VOICES))
+def test_errors(spk: E.Speaker) -> None:
+    unsupported = sorted(set(FLEURS_LANGUAGES) - set(E.ESPEAK_VOICES))
     assert "zu_za" in unsupported
-    with pytest.raises(S.UnsupportedLanguageError, match="supported: .*en_us"):
+    with pytest.raises(E.UnsupportedLanguageError, match="supported: .*en_us"):
         S.synthesize("Sawubona", "zu_za", spk)
-    with pytest.raises(S.UnsupportedLanguageError):
+    with pytest.raises(E.UnsupportedLanguageError):
         S.synthesize("hello", "xx_yy", spk)
-    assert issubclass(S.UnsupportedLanguageError, ValueError)
+    assert issubclass(E.UnsupportedLanguageError, ValueError)
     for text in ("", "   \n"):
         with pytest.raises(ValueError):
             S.synthesize(text, "en_us", spk)
-    with pytest.raises(S.SynthesisError):
+    with pytest.raises(E.SynthesisError):
         S.synthesize(".", "en_us", spk)  # speaks nothing
 
 
 def test_many_languages_and_scripts() -> None:
-    speakers = S.make_speakers(len(SAMPLES), seed=1)
+    speakers = E.make_speakers(len(SAMPLES), seed=1)
     scripts = set()
     for (lang, (text, script)), sp in zip(SAMPLES.items(), speakers):
         assert FLEURS_LANGUAGES[lang][1] == script
@@ -175,7 +176,7 @@ def test_many_languages_and_scripts() -> None:
 
 
 def test_synthesize_many(tmp_path) -> None:
-    speakers = S.make_speakers(3, seed=2)
+    speakers = E.make_speakers(3, seed=2)
     items = [
         S.SynthItem(f"u{i}", SAMPLES[lang][0], lang, speakers[i % 3],
                     str(tmp_path / "wav" / f"u{i}.wav"), snr_db=20.0 if i % 2 else None, seed=i)
@@ -263,9 +264,9 @@ def test_bin_help(capsys) -> None:
 
 def test_synth_datadir_parallel_text(tmp_path) -> None:
     try:
-        from usm_espnet.data.parallel_text import generate_parallel_text  # noqa: F401
+        from usm_espnet.standin.parallel_text import generate_parallel_text  # noqa: F401
     except ImportError:
-        pytest.skip("usm_espnet.data.parallel_text.generate_parallel_text not available")
+        pytest.skip("usm_espnet.standin.parallel_text.generate_parallel_text not available")
     out = tmp_path / "d"
     stats = S.synth_datadir(str(out), ["en_us", "hi_in"], num_utts=4, num_speakers=2, seed=1,
                             nj=1, progress=False)
@@ -293,9 +294,9 @@ def test_synth_datadir_uses_parallel_text_api(tmp_path, monkeypatch) -> None:
         calls.append((list(langs), num_sentences, seed))
         return FakeParallelText()
 
-    mod = types.ModuleType("usm_espnet.data.parallel_text")
+    mod = types.ModuleType("usm_espnet.standin.parallel_text")
     mod.generate_parallel_text = fake_generate
-    monkeypatch.setitem(sys.modules, "usm_espnet.data.parallel_text", mod)
+    monkeypatch.setitem(sys.modules, "usm_espnet.standin.parallel_text", mod)
     out = tmp_path / "d"
     stats = S.synth_datadir(str(out), ["en_us", "ru_ru"], num_utts=5, num_speakers=3, seed=4,
                             nj=1, progress=False)

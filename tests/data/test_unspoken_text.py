@@ -1,11 +1,11 @@
-"""usm_espnet.data.unspoken_text: the MOST text stream's data preparation."""
+"""usm_espnet.corpora.unspoken_text: the MOST text stream's data preparation."""
 
 import json
 
 import pytest
 
+from usm_espnet.corpora.unspoken_text import format_unspoken_text, prepare_unspoken_text
 from usm_espnet.data.kaldi import DataDirError
-from usm_espnet.data.unspoken_text import format_unspoken_text, prepare_unspoken_text
 
 
 def _lines(path):

@@ -1,12 +1,12 @@
-"""usm_espnet.data.untranscribed and its CLI: <root>/<lang>/wav.lst -> text-less Kaldi dir."""
+"""usm_espnet.corpora.untranscribed and its CLI: <root>/<lang>/wav.lst -> text-less Kaldi dir."""
 
 import numpy as np
 import pytest
 import soundfile as sf
 
 from usm_espnet.bin import prepare_untranscribed as cli
+from usm_espnet.corpora.untranscribed import prepare_untranscribed
 from usm_espnet.data.kaldi import DataDirError, read_datadir
-from usm_espnet.data.untranscribed import prepare_untranscribed
 
 
 def _corpus(root, langs=("en_us", "hi_in"), n=3):

@@ -3,7 +3,7 @@
     python -m usm_espnet.bin.make_longform_train --in_dir data/train --out_dir data/train_longform \
         [--chunk_seconds 8] [--copies 2] [--snr_db 5,10,15,20,30] [--clean_prob 0.1]
 
-See usm_espnet.data.longform_train for what a segment holds.
+See usm_espnet.standin.longform_train for what a segment holds.
 """
 
 import argparse
@@ -54,7 +54,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     a = get_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from usm_espnet.data.longform_train import make_longform_train
+    from usm_espnet.standin.longform_train import make_longform_train
 
     try:
         stats = make_longform_train(

@@ -18,7 +18,7 @@ import logging
 import sys
 from typing import List, Optional
 
-from usm_espnet.data.coraal import make_standin_coraal
+from usm_espnet.standin.coraal import make_standin_coraal
 
 
 def get_parser() -> argparse.ArgumentParser:

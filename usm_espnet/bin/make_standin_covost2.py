@@ -19,7 +19,8 @@ import logging
 import sys
 from typing import List, Optional
 
-from usm_espnet.data.covost2 import CV_SAMPLE_RATE, STANDIN_DEFAULT_LANGS, make_standin_covost2, standin_languages
+from usm_espnet.corpora.covost2 import CV_SAMPLE_RATE
+from usm_espnet.standin.covost2 import STANDIN_DEFAULT_LANGS, make_standin_covost2, standin_languages
 
 
 def _csv(value: str) -> List[str]:

@@ -18,7 +18,7 @@ import logging
 import sys
 from typing import List, Optional, Tuple, Union
 
-from usm_espnet.data.fleurs import make_standin_fleurs
+from usm_espnet.standin.fleurs import make_standin_fleurs
 
 
 def _csv(value: str) -> List[str]:

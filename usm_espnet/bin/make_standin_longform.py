@@ -10,7 +10,7 @@ Usage::
 Writes ``DIR/media/<lang>_<minutes>min.wav``, ``DIR/transcripts/nlp_references/*.nlp``
 and ``DIR/metadata.tsv``: held-out sentences read by the FLEURS stand-in's test voices,
 with pauses and background noise (see
-:func:`usm_espnet.data.longform.make_standin_longform`). The result is read by
+:func:`usm_espnet.standin.longform.make_standin_longform`). The result is read by
 ``python -m usm_espnet.bin.prepare_longform --root DIR``. A rerun with the same
 options does nothing. Prints one summary line; bad options are reported as
 ``ERROR: <message>``, exit status 1.
@@ -21,7 +21,8 @@ import logging
 import sys
 from typing import List, Optional, Tuple
 
-from usm_espnet.data.longform import DEFAULT_MINUTES, make_standin_longform, minutes_label
+from usm_espnet.corpora.earnings import DEFAULT_MINUTES
+from usm_espnet.standin.longform import make_standin_longform, minutes_label
 
 
 def _csv(value: str) -> List[str]:

@@ -10,7 +10,7 @@ Usage::
 ``--corpus_dir`` holds the extracted ``<C>_audio_*/``, ``<C>_textfiles_*/`` directories
 (or their archives) and ``<C>_metadata_*.txt`` files. Writes ``<out_dir>/{train,dev,test}``
 (segments), ``<out_dir>/test_longform`` (whole test interviews), ``coraal_prep.json`` and
-``coraal_skipped.tsv``; prints a summary. Rules: :mod:`usm_espnet.data.coraal`. A bad
+``coraal_skipped.tsv``; prints a summary. Rules: :mod:`usm_espnet.corpora.coraal`. A bad
 corpus is reported as one line ``ERROR: <file>:<line>: <message>``, exit status 1.
 """
 
@@ -19,7 +19,7 @@ import logging
 import sys
 from typing import List, Optional
 
-from usm_espnet.data.coraal import prepare_coraal
+from usm_espnet.corpora.coraal import prepare_coraal
 
 
 def _fractions(value: str):

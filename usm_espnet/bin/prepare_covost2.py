@@ -20,7 +20,7 @@ import logging
 import sys
 from typing import List, Optional
 
-from usm_espnet.data.covost2 import CHECK_AUDIO_MODES, COVOST2_SPLITS, ON_EMPTY_MODES, prepare_covost2
+from usm_espnet.corpora.covost2 import CHECK_AUDIO_MODES, COVOST2_SPLITS, ON_EMPTY_MODES, prepare_covost2
 
 
 def _csv(value: str) -> List[str]:

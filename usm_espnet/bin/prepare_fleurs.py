@@ -16,7 +16,7 @@ import logging
 import sys
 from typing import List, Optional
 
-from usm_espnet.data.fleurs import FLEURS_SPLITS, TEXT_COLUMNS, prepare_fleurs
+from usm_espnet.corpora.fleurs import FLEURS_SPLITS, TEXT_COLUMNS, prepare_fleurs
 
 
 def _csv(value: str) -> List[str]:

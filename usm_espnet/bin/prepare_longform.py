@@ -6,7 +6,7 @@ Usage::
         [--lang en_us]
 
 ``--root`` holds ``media/<id>.{wav,flac,mp3}``, ``transcripts/nlp_references/<id>.nlp``
-and optionally ``metadata.tsv`` (``id lang ...``; see :mod:`usm_espnet.data.longform`).
+and optionally ``metadata.tsv`` (``id lang ...``; see :mod:`usm_espnet.corpora.earnings`).
 Writes ``--out_dir`` (wav.scp, text, utt2spk, spk2utt, utt2lang, utt2dur), one utterance
 per recording, and prints one summary line. A malformed corpus is reported as a single
 line ``ERROR: <message>`` with exit status 1.
@@ -17,7 +17,7 @@ import logging
 import sys
 from typing import List, Optional
 
-from usm_espnet.data.longform import prepare_longform
+from usm_espnet.corpora.earnings import prepare_longform
 
 
 def get_parser() -> argparse.ArgumentParser:

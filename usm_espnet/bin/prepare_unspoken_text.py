@@ -5,7 +5,7 @@
     python -m usm_espnet.bin.prepare_unspoken_text --in_dir data/unspoken_text \
         --out_dir dump/raw/unspoken_text --lang_token true
 
-See :mod:`usm_espnet.data.unspoken_text` for the layout, normalisation and skip reasons.
+See :mod:`usm_espnet.corpora.unspoken_text` for the layout, normalisation and skip reasons.
 """
 
 import argparse
@@ -32,8 +32,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="with --in_dir: prefix each sentence with <lang>")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from usm_espnet.corpora.unspoken_text import format_unspoken_text, prepare_unspoken_text
     from usm_espnet.data.kaldi import DataDirError
-    from usm_espnet.data.unspoken_text import format_unspoken_text, prepare_unspoken_text
 
     try:
         if a.root:

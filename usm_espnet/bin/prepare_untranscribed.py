@@ -30,8 +30,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                    help="sample rate the shards must have (with --num_shards)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from usm_espnet.corpora.untranscribed import prepare_untranscribed
     from usm_espnet.data.kaldi import DataDirError
-    from usm_espnet.data.untranscribed import prepare_untranscribed
     langs = [x.strip() for x in a.langs.split(",") if x.strip()] or None
     if a.num_shards == 1 or a.num_shards < 0:
         print(f"ERROR: --num_shards {a.num_shards}: 0 (no shards) or at least 2", file=sys.stderr)

@@ -24,8 +24,8 @@ def main(argv=None) -> int:
                         "(0: none)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    from usm_espnet.corpora.yesno import prepare_yesno
     from usm_espnet.data.kaldi import DataDirError
-    from usm_espnet.data.yesno import prepare_yesno
 
     try:
         prepare_yesno(a.corpus_dir, a.out_dir, a.num_dev, a.num_crops)

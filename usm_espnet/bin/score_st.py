@@ -59,7 +59,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def _lang_names(langs: List[str]) -> Dict[str, str]:
-    from usm_espnet.data.covost2 import COVOST2_TO_FLEURS
+    from usm_espnet.corpora.covost2 import COVOST2_TO_FLEURS
     from usm_espnet.data.languages import FLEURS_LANGUAGES
 
     out = {}

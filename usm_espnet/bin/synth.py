@@ -52,7 +52,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--nj", type=int, default=2, help="number of worker processes")
     parser.add_argument("--text_file", default=None,
                         help="optional UTF-8 file of 'lang<TAB>text' lines to read; default: "
-                             "sentences from usm_espnet.data.parallel_text")
+                             "sentences from usm_espnet.standin.parallel_text")
     parser.add_argument("--no_progress", action="store_true", help="hide the progress bar")
     parser.add_argument("--list_langs", action="store_true",
                         help="print the supported FLEURS codes with their espeak-ng voices "
@@ -73,7 +73,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     from usm_espnet.data.languages import FLEURS_LANGUAGES
-    from usm_espnet.data.synth import ESPEAK_VOICES, supported_languages, synth_datadir
+    from usm_espnet.standin.espeak import ESPEAK_VOICES, supported_languages
+    from usm_espnet.standin.synth import synth_datadir
 
     if args.list_langs:
         for code in supported_languages():
@@ -82,7 +83,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if not args.out_dir:
         get_parser().error("--out_dir is required")
-    from usm_espnet.data.synth import SynthesisError
+    from usm_espnet.standin.espeak import SynthesisError
 
     langs = [x.strip() for x in args.langs.split(",") if x.strip()]
     try:

@@ -1,10 +1,11 @@
 """FLEURS language codes (as published with the corpus) with names and scripts.
 
 Per-module tables elsewhere map these codes to tool-specific ids: espeak-ng voices
-(``usm_espnet.data.synth``), CLDR locales and num2words languages
-(``usm_espnet.data.parallel_text``).
+(``usm_espnet.standin.espeak``), CLDR locales and num2words languages
+(``usm_espnet.standin.parallel_text``).
 """
 
+import difflib
 from typing import Dict, Tuple
 
 # code: (English name, script)
@@ -75,6 +76,28 @@ def check_language(code: str) -> str:
             f"'cmn_hans_cn' (see usm_espnet.data.languages.FLEURS_LANGUAGES)"
         )
     return code
+
+
+def unknown_language_error(code: str, where: str) -> UnknownLanguageError:
+    """The error for ``code``, not a FLEURS code, met at ``where``, naming the closest codes.
+
+    Args:
+        code: The unknown code (``en-US``, ``hin`` ...).
+        where: What held it (a path, ``path:line``, ``requested languages``).
+
+    Returns:
+        An :class:`UnknownLanguageError` (to raise) whose message starts with ``where``.
+    """
+    prefix = code.lower().replace("-", "_").split("_")[0]
+    close = [c for c in FLEURS_LANGUAGES if c.split("_")[0] == prefix]
+    close += [c for c in difflib.get_close_matches(code, FLEURS_LANGUAGES, n=3, cutoff=0.5)
+              if c not in close]
+    hint = f"; did you mean {', '.join(repr(c) for c in close[:3])}?" if close else ""
+    return UnknownLanguageError(
+        f"{where}: unknown FLEURS language code {code!r}{hint} "
+        f"(codes look like 'en_us', 'hi_in', 'cmn_hans_cn'; see "
+        f"usm_espnet.data.languages.FLEURS_LANGUAGES)"
+    )
 
 
 def script_of(code: str) -> str:

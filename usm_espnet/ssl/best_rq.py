@@ -29,7 +29,7 @@ Where this implementation departs from (or fills gaps in) the papers:
 * **Audio without digital silence.** Exact silence (espeak-ng's stand-in speech)
   maps to one code, which makes a large share of the labels trivially predictable;
   the stand-ins for pre-training use ``--acoustics varied``
-  (:data:`usm_espnet.data.synth.ACOUSTICS`: noise floor, background noise, pauses).
+  (:data:`usm_espnet.standin.synth.ACOUSTICS`: noise floor, background noise, pauses).
 * **SpecAugment after the labels.** Labels come from the clean, unmasked features;
   SpecAugment (if configured) is applied to the masked encoder input only. Time
   warping would shift frames against their labels, so it is refused in pre-training

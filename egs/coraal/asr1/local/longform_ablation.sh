@@ -34,7 +34,7 @@ mkdir -p "${out_dir}"
 "${USM_PYTHON}" - "${corpus_dir}" "${lf}" "${out_dir}/ref_all_words" <<'EOF'
 import glob, os, sys
 import soundfile as sf
-from usm_espnet.data.coraal import MAX_OVERSHOOT_S, CoraalFormatError, normalize_coraal, read_coraal_transcript
+from usm_espnet.corpora.coraal import MAX_OVERSHOOT_S, CoraalFormatError, normalize_coraal, read_coraal_transcript
 from usm_espnet.data.kaldi import read_kaldi_map
 corpus, lf, out = sys.argv[1:]
 recs = dict(read_kaldi_map(os.path.join(lf, "wav.scp")).items())

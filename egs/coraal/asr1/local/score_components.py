@@ -31,7 +31,7 @@ import shlex
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from usm_espnet.data.coraal import COMPONENTS
+from usm_espnet.corpora.coraal import COMPONENTS
 from usm_espnet.data.kaldi import read_kaldi_map
 from usm_espnet.report.results import update_recipe_results
 from usm_espnet.scoring.asr import ErrorCounts, score_utterance
@@ -166,7 +166,7 @@ def _markdown(doc: Dict, title: str, standin: bool, command: str, prep: Optional
                  f"{wo['macro_average']:.2f} |")
     lines += ["", "WER over words after `usm_espnet.scoring.normalize.normalize_text` on both sides, "
               "pooled (errors / reference words). References are CORAAL's `Content` normalised by "
-              "`usm_espnet.data.coraal.normalize_coraal` (markup removed, masked spans dropped). "
+              "`usm_espnet.corpora.coraal.normalize_coraal` (markup removed, masked spans dropped). "
               "Segments: one per transcript row, decoded one by one (greedy CTC); whole "
               "interviews: each test recording decoded window by window "
               "(`usm_espnet.bin.longform_inference`) against all its rows' words, both speakers."]

@@ -3,7 +3,7 @@
 # Data for the long-form recipe: short utterances (<data_dir>/{train,dev,test}), the training
 # set made from them for long-form audio (<data_dir>/train_longform: the short utterances plus
 # concatenations of them up to the chunk length, with leading/trailing and internal pauses and
-# noise at several SNRs; usm_espnet.data.longform_train) and long recordings to evaluate
+# noise at several SNRs; usm_espnet.standin.longform_train) and long recordings to evaluate
 # (<data_dir>/longform). Real corpora come from db.sh (FLEURS, LONGFORM); otherwise both
 # stand-ins are generated in the real layouts first. train_longform is made either way.
 set -euo pipefail

@@ -8,7 +8,7 @@ it under ``unspoken_text/`` with ``make_standin_fleurs(..., extra_text=N)``)::
 
 :func:`prepare_unspoken_text` turns it into a text-only data dir ``text`` +
 ``utt2lang`` (ids ``text-<lang>-<line:07d>``) in which every sentence is
-normalised as the ASR transcripts are (:func:`usm_espnet.data.fleurs.fleurs_normalize`
+normalised as the ASR transcripts are (:func:`usm_espnet.corpora.fleurs.fleurs_normalize`
 by default), so that the text stream and the paired transcripts share one
 token inventory. Every input line is accounted for (``stats.json``):
 
@@ -96,7 +96,7 @@ def prepare_unspoken_text(
             without a file, a line that is not UTF-8, or nothing kept.
     """
     if normalize is None:
-        from usm_espnet.data.fleurs import fleurs_normalize as normalize
+        from usm_espnet.corpora.fleurs import fleurs_normalize as normalize
     if max_per_lang is not None and max_per_lang < 1:
         raise ValueError(f"max_per_lang must be >= 1, got {max_per_lang}")
     if not os.path.isdir(root):

@@ -1269,7 +1269,7 @@ def _parse_id(sent_id: str) -> Tuple[_Source, int]:
     match = _ID_RE.fullmatch(sent_id)
     source = _SOURCE_BY_BLOCK.get(int(match.group(1))) if match else None
     if source is None or int(match.group(2)) >= source.size:
-        raise ValueError(f"{sent_id!r} is not a sentence id of usm_espnet.data.parallel_text")
+        raise ValueError(f"{sent_id!r} is not a sentence id of usm_espnet.standin.parallel_text")
     return source, int(match.group(2))
 
 
@@ -1420,7 +1420,7 @@ def _check_langs(langs: Sequence[str]) -> List[str]:
         if lang not in SUPPORTED_LANGS:
             raise ValueError(
                 f"language {lang!r} ({FLEURS_LANGUAGES[lang][0]}) is a FLEURS language but is not "
-                f"supported by usm_espnet.data.parallel_text (no template translations and no usable "
+                f"supported by usm_espnet.standin.parallel_text (no template translations and no usable "
                 f"CLDR data); supported: {' '.join(SUPPORTED_LANGS)}"
             )
     return langs

@@ -14,7 +14,7 @@ module makes such chunks from any Kaldi training directory of short utterances
 * **Pauses.** Silence before the first and after the last utterance (``edge_s``), between
   utterances (``pause_s``) and, with probability ``internal_pause_prob``, one pause inside
   an utterance, put in a gap between words (``internal_pause_s``; the gaps are found by
-  :func:`usm_espnet.data.synth._gaps`).
+  :func:`usm_espnet.standin.synth.silence_gaps`).
 * **Noise at several SNRs.** Coloured noise (white, pink or brown, drawn per segment, from
   :func:`usm_espnet.data.noise.colored_noise`, slowly modulated) over the whole segment,
   pauses included, at an SNR drawn from ``snr_db`` relative to the speech power (the mean
@@ -179,7 +179,7 @@ def render_segment(clips: Sequence[np.ndarray], pauses: Sequence[float], lead: f
         ``(float32 waveform, samples of added silence)``.
     """
     from usm_espnet.data.noise import colored_noise
-    from usm_espnet.data.synth import _gaps
+    from usm_espnet.standin.synth import silence_gaps
 
     if len(pauses) != len(clips) - 1:
         raise ValueError(f"{len(clips)} clips need {len(clips) - 1} pauses, got {len(pauses)}")
@@ -197,7 +197,7 @@ def render_segment(clips: Sequence[np.ndarray], pauses: Sequence[float], lead: f
         if k:
             parts.append(np.zeros(int(round(pauses[k - 1] * sr))))
         if internal_pauses[k] > 0:
-            gaps = _gaps(x, sr)
+            gaps = silence_gaps(x, sr)
             if gaps:
                 at = gaps[int(rng.integers(len(gaps)))]
                 x = np.concatenate([x[:at], np.zeros(int(round(internal_pauses[k] * sr))), x[at:]])

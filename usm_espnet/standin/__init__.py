@@ -1,0 +1,1 @@
+"""Synthetic stand-ins for the corpora (espeak-ng speech of generated parallel text), one module per corpus."""
