@@ -6,7 +6,9 @@ setup(
     description="Universal Speech Model (USM) recipes and modules as ESPnet plugins",
     packages=find_packages(include=["usm_espnet", "usm_espnet.*"]),
     # --help texts of the ESPnet-backed entry points (usm_espnet/bin/_help.py)
-    package_data={"usm_espnet.bin": ["help/*.txt"], "usm_espnet.report": ["paper_numbers.tsv"]},
+    # the parallel text's translated templates (usm_espnet/standin/parallel_text.py)
+    package_data={"usm_espnet.bin": ["help/*.txt"], "usm_espnet.report": ["paper_numbers.tsv"],
+                  "usm_espnet.standin": ["data/*.json"]},
     python_requires=">=3.12",
     install_requires=[
         "espnet==202611",

@@ -1,4 +1,4 @@
-"""Tests for usm_espnet.standin.parallel_text (n-way parallel synthetic text)."""
+"""Tests for usm_espnet.standin.parallel_text and slot_values (n-way parallel synthetic text)."""
 
 import dataclasses
 import re
@@ -10,6 +10,7 @@ import pytest
 
 from usm_espnet.data.languages import FLEURS_LANGUAGES, UnknownLanguageError
 from usm_espnet.standin import parallel_text as P
+from usm_espnet.standin import slot_values as SV
 from usm_espnet.standin.parallel_text import (
     DEFAULT_LANGS,
     SUPPORTED_LANGS,
@@ -47,7 +48,7 @@ def test_default_langs_are_supported_fleurs_codes() -> None:
     assert set(DEFAULT_LANGS) <= set(SUPPORTED_LANGS)
     assert set(DEFAULT_LANGS) <= set(P.TEMPLATE_LANGS)  # full sentence variety
     assert "ja_jp" not in DEFAULT_LANGS
-    assert all(lang in P.BABEL_LOCALE for lang in SUPPORTED_LANGS)
+    assert all(lang in SV.BABEL_LOCALE for lang in SUPPORTED_LANGS)
 
 
 def test_default_langs_span_five_scripts_by_their_letters(pt: ParallelText) -> None:
@@ -145,16 +146,16 @@ def test_translations_express_the_same_content() -> None:
 
 
 def test_number_spellers() -> None:
-    assert [P.spell_number(n, "cmn_hans_cn") for n in (10, 15, 105, 110, 1010)] == [
+    assert [SV.spell_number(n, "cmn_hans_cn") for n in (10, 15, 105, 110, 1010)] == [
         "十", "十五", "一百零五", "一百一十", "一千零一十"]
-    assert P.spell_number(101, "el_gr") == "εκατόν ένα" and P.spell_number(100, "el_gr") == "εκατό"
-    assert P.spell_number(345, "hi_in") == "तीन सौ पैंतालीस"
-    assert P.spell_number(21, "tr_tr") == "yirmi bir" and P.spell_number(1100, "tr_tr") == "bin yüz"
-    assert P.spell_number(101, "nl_nl") == "honderdeen" and P.spell_number(1, "nl_nl") == "één"
-    assert P.spell_number(40, "sv_se") == "fyrtio"
+    assert SV.spell_number(101, "el_gr") == "εκατόν ένα" and SV.spell_number(100, "el_gr") == "εκατό"
+    assert SV.spell_number(345, "hi_in") == "तीन सौ पैंतालीस"
+    assert SV.spell_number(21, "tr_tr") == "yirmi bir" and SV.spell_number(1100, "tr_tr") == "bin yüz"
+    assert SV.spell_number(101, "nl_nl") == "honderdeen" and SV.spell_number(1, "nl_nl") == "één"
+    assert SV.spell_number(40, "sv_se") == "fyrtio"
     for lang in P.TEMPLATE_LANGS:
         for n in range(0, 1000, 37):
-            words = P.spell_number(n, lang)
+            words = SV.spell_number(n, lang)
             assert words and not any(ch.isdigit() for ch in words), (lang, n)
 
 
@@ -297,7 +298,7 @@ def test_slot_inventories_are_clean_in_every_template_language() -> None:
                    ("month", P.MONTHS), ("weekday", P.WEEKDAYS)]
     for lang in P.TEMPLATE_LANGS:
         for kind, codes in inventories:
-            names = [P._name(kind, code, lang) for code in codes]
+            names = [SV._name(kind, code, lang) for code in codes]
             assert all(names), (lang, kind, [c for c, n in zip(codes, names) if not n])
             assert len(set(names)) == len(names), (lang, kind)
 
@@ -311,4 +312,4 @@ def test_split_groups_texts_that_differ_only_in_case_or_punctuation() -> None:
         split = split_ids(data, seed=seed, cover_chars=False)
         where = {i: name for name, part in split.items() for i in part}
         assert where["u049"] == where["u000"]
-    assert P.text_key("Hello, World!") == P.text_key("hello world") == "hello world"
+    assert SV.text_key("Hello, World!") == SV.text_key("hello world") == "hello world"
