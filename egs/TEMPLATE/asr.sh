@@ -78,7 +78,7 @@ options_of_stage() {
         5most) echo "most_config=${most_config} most_args=${most_args} most_text_set=${most_text_set} ssl_model=$(options_of_stage 5)" ;;
         6) echo "asr_config=${asr_stats_config} token_type=${token_type} lang_token=${lang_token}" ;;
         7) echo "asr_config=${asr_config} asr_args=${asr_args} init_encoder=${init_encoder}${init_encoder:+ import=$(fingerprint "${init_encoder}/import_info.json")} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}${most_config:+ $(options_of_stage 5most) most_model=${most_model}}" ;;
-        8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} inference_args=${inference_args} inference_config=${inference_config} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
+        8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} decode_token_lm_order=${decode_token_lm_order} decode_token_lm_args=${decode_token_lm_args} inference_args=${inference_args} inference_config=${inference_config} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
         9) echo "${local_score_opts:+local_score_opts=${local_score_opts}}" ;;
         10) echo "adapt_langs=${adapt_langs} adapt_args=${adapt_args} adapter_args=${adapter_args} inference_model=${inference_model}" ;;
         11) echo "adapt_langs=${adapt_langs} inference_config=${inference_config} inference_args=${inference_args}" ;;
@@ -408,6 +408,9 @@ decode_opts() {
     elif [ "${decode_lang_mask}" = true ] && [ -f "${data}/utt2lang" ]; then
         opts+=" --utt2lang ${data}/utt2lang --lang_token_sets ${token_dir}/lang_token_sets.json"
     fi
+    if [ -z "${inference_config}" ] && [ "${mode}" != greedy ] && [ "${decode_token_lm_order}" -gt 0 ]; then
+        opts+=" --token_lm_order ${decode_token_lm_order} --token_lm_text ${dump_dir}/raw/${train_set}/text ${decode_token_lm_args}"
+    fi
     [ "${mode}" = greedy ] || opts+=" ${inference_args}"
     echo "${opts}"
 }
@@ -437,7 +440,7 @@ score() {
 }
 
 if run_stage 8 "${asr_exp}"; then
-    begin 8 "decoding ${test_sets} with ${inference_model}$([ -n "${inference_config}" ] && echo " (beam search: ${inference_config})")"
+    begin 8 "decoding ${test_sets} with ${inference_model}$([ -n "${inference_config}" ] && echo " (beam search: ${inference_config})")$([ -z "${inference_config}" ] && [ "${decode_token_lm_order}" -gt 0 ] && echo " (CTC prefix beam search + ${decode_token_lm_order}-gram LM of ${train_set}'s transcripts)")"
     need 7 "${asr_exp}"; need 2 "${dump_dir}/raw"
     [ -n "${longform_sets}" ] && need 1 "${data_dir}"
     [ -n "${inference_config}" ] && [ "${decode_lang_mask}" = true ] \

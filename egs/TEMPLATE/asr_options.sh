@@ -50,6 +50,8 @@ asr_args=               # extra options for usm_espnet.bin.asr_train
 inference_model=valid.loss.ave.pth  # checkpoint decoded by stage 8
 decode_batch_size=8     # utterances per batch for greedy CTC decoding
 decode_lang_mask=false  # restrict each test utterance's output to its language's tokens (language known)
+decode_token_lm_order=0    # >0: CTC prefix beam search + a token n-gram LM of this order trained on the training transcripts (per language with decode_lang_mask); 0: greedy CTC
+decode_token_lm_args=      # options of that search (e.g. "--token_lm_weight 0.5 --token_lm_bonus 1.0 --token_lm_beam 8")
 inference_args=         # extra options for usm_espnet.bin.asr_inference
 inference_config=       # ESPnet decoding yaml: beam search (LAS, RNN-T heads); "" = batched greedy CTC
 asr_stats_config=       # yaml whose frontend stage 6 collects statistics with ("" = asr_config; heads share them)
@@ -74,7 +76,7 @@ local_score_opts=       # extra options of the recipe's own scoring, local/score
 # Options whose value is a path: given on the command line as a relative path they are
 # resolved against the caller's directory (run.sh changes into the recipe directory).
 template_path_opts="asr_config asr_stats_config ssl_config most_config init_encoder inference_config noise_scp data_dir dump_dir exp_dir results_md"
-template_int_opts="stage stop_stage nj ngpu nbpe decode_batch_size student_iterations"
+template_int_opts="stage stop_stage nj ngpu nbpe decode_batch_size decode_token_lm_order student_iterations"
 
 # The stage table of --help.
 help_stages() {

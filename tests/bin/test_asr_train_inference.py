@@ -1,8 +1,15 @@
 """An ESPnet yaml naming a registered class trains and decodes through our entry points."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = """\
 encoder: usm_conformer
@@ -95,9 +102,26 @@ def test_train_and_decode_with_registered_encoder(tmp_path, run_module, monkeypa
     conf = (tmp_path / "dec_greedy" / "1best_recog" / "confidence").read_text().split("\n")
     assert all(0.0 <= float(line.split()[1]) <= 1.0 for line in conf if line)
     assert len([line for line in conf if line]) == 8
-    for d in ("dec_beam", "dec_greedy"):
+    # CTC prefix beam search + token n-gram LM: beam 1 with LM weight 0 is the greedy path;
+    # with the LM on, every utterance is decoded and the log says what the LM was trained on
+    lm_opts = ["--ctc_greedy", "true", "--batch_size", "3", "--token_lm_order", "3",
+               "--token_lm_text", "data/text"]
+    run_module(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_lm0",
+                *lm_opts, "--token_lm_weight", "0", "--token_lm_beam", "1"], tmp_path)
+    r = run_module(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_lm",
+                    *lm_opts, "--token_lm_weight", "1.0", "--token_lm_beam", "4"], tmp_path)
+    assert "3-gram LM trained on data/text" in r.stderr and "all: 8 sentences" in r.stderr
+    greedy_text = (tmp_path / "dec_greedy" / "1best_recog" / "text").read_text()
+    assert (tmp_path / "dec_lm0" / "1best_recog" / "text").read_text() == greedy_text
+    for d in ("dec_beam", "dec_greedy", "dec_lm"):
         lines = (tmp_path / d / "1best_recog" / "text").read_text().splitlines()
         assert sorted(l.split()[0] for l in lines) == sorted(f"u{i}" for i in range(8))
+    bad = subprocess.run([sys.executable, "-m", "usm_espnet.bin.asr_inference", *decode_common,
+                          "--output_dir", "dec_bad", *lm_opts[:-1], "data/missing_text"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1"))
+    assert bad.returncode == 1 and "ERROR: --token_lm_text data/missing_text: no such file" in bad.stderr
+    assert not (tmp_path / "dec_bad" / "1best_recog" / "text").exists()
 
     # per-language adapters at inference: identity adapters change nothing; a perturbed
     # adapter for one language changes only that language's utterances

@@ -3,6 +3,12 @@
 For a CTC-only model, the best path (argmax per frame, repeats merged, blanks
 dropped) is what ESPnet's CTC prefix beam search with beam 1 approximates, at a
 fraction of the cost: one encoder pass per batch and no per-token scoring.
+
+With ``--token_lm_order N`` (N > 0) each utterance is decoded instead by CTC prefix
+beam search (``usm_espnet.decode.ctc_prefix_beam``) fused with a token N-gram LM
+(``usm_espnet.decode.ngram_lm``) trained, when decoding starts, on
+``--token_lm_text`` (the training transcripts), one model per language when the
+training set has a ``utt2lang`` beside its ``text`` and decoding gets ``--utt2lang``.
 """
 
 import argparse
@@ -14,7 +20,9 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from usm_espnet.data.kaldi import read_kaldi_map
 from usm_espnet.decode.confidence import ctc_confidence
+from usm_espnet.decode.ctc_prefix_beam import prefix_beam_search
 from usm_espnet.utils import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -93,8 +101,39 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--adapters_dir", default=None,
                    help="directory of per-language adapters <lang>.pth (usm_espnet.nets.adapters): "
                         "each utterance is encoded with its language's adapters (needs --utt2lang)")
+    g = p.add_argument_group("n-gram LM prefix beam search (--token_lm_order > 0)")
+    g.add_argument("--token_lm_order", type=int, default=0,
+                   help="order of the token n-gram LM fused into a CTC prefix beam search; "
+                        "0: greedy best path")
+    g.add_argument("--token_lm_text", default=None,
+                   help="Kaldi text file the LM is trained on (the training transcripts); "
+                        "a utt2lang beside it gives one LM per language")
+    g.add_argument("--token_lm_weight", type=float, default=0.5, help="LM weight")
+    g.add_argument("--token_lm_bonus", type=float, default=1.0, help="score added per token")
+    g.add_argument("--token_lm_beam", type=int, default=8, help="beam size")
     p.add_argument("--log_level", default="INFO")
     return p
+
+
+def _ngram_lms(ngram_text: str, order: int, tokenizer, converter, vocab_size: int, by_lang: bool):
+    """Train the per-language (or one) n-gram LMs on ``ngram_text``; logs what it did."""
+    from usm_espnet.decode.ngram_lm import train_lms
+
+    if not Path(ngram_text).is_file():
+        raise ValueError(f"--token_lm_text {ngram_text}: no such file")
+    u2l_path = Path(ngram_text).parent / "utt2lang"
+    train_u2l = dict(read_kaldi_map(str(u2l_path)).items()) if by_lang and u2l_path.is_file() else None
+    t0 = time.time()
+
+    def encode(text: str) -> List[int]:
+        return converter.tokens2ids(tokenizer.text2tokens(text))
+
+    lms = train_lms(ngram_text, encode, order, vocab_size, train_u2l)
+    logger.info("%d-gram LM%s trained on %s in %.1f s (%s)", order,
+                "s" if len(lms) > 1 else "", ngram_text, time.time() - t0,
+                ", ".join(f"{k or 'all'}: {lm.sentences} sentences" for k, lm in sorted(
+                    lms.items(), key=lambda kv: kv[0] or "")))
+    return lms
 
 
 def decode(
@@ -109,6 +148,11 @@ def decode(
     utt2lang: Optional[str] = None,
     lang_token_sets: Optional[str] = None,
     adapters_dir: Optional[str] = None,
+    ngram_order: int = 0,
+    ngram_text: Optional[str] = None,
+    ngram_weight: float = 0.5,
+    ngram_bonus: float = 1.0,
+    ngram_beam: int = 8,
 ) -> int:
     """Decode every utterance; write ``output_dir/1best_recog/{text,token,token_int}``.
 
@@ -160,6 +204,15 @@ def decode(
         if not utt2lang:
             raise ValueError("--lang_token_sets needs --utt2lang")
         masks, u2l = load_lang_masks(lang_token_sets, utt2lang, len(token_list))
+    lms = None
+    if ngram_order > 0:
+        if not ngram_text:
+            raise ValueError("--token_lm_order needs --token_lm_text (the training transcripts)")
+        if ngram_beam < 1:
+            raise ValueError(f"--token_lm_beam {ngram_beam}: the beam must hold at least 1 hypothesis")
+        lms = _ngram_lms(ngram_text, ngram_order, tokenizer, converter, len(token_list),
+                         by_lang=bool(utt2lang))
+        u2l_lm = dict(read_kaldi_map(utt2lang).items()) if None not in lms else {}
     results = {}
     start = time.time()
     with torch.no_grad():
@@ -193,7 +246,19 @@ def decode(
             if masks is not None:
                 allowed = torch.stack([masks[_lang_of(u2l, k, utt2lang)] for k in keys]).to(device)
                 logp = logp.masked_fill(~allowed[:, None, :], float("-inf"))
-            for b, (key, ids) in enumerate(zip(keys, greedy_ids(logp, enc_lens, blank=blank))):
+            if lms is None:
+                hyps = greedy_ids(logp, enc_lens, blank=blank)
+            else:
+                hyps = []
+                for b, key in enumerate(keys):
+                    lang = None if None in lms else _lang_of(u2l_lm, key, utt2lang)
+                    if lang not in lms:
+                        raise ValueError(f"{ngram_text}: no training transcripts in language {lang!r} "
+                                         f"(utterance {key!r})")
+                    rows = logp[b, : int(enc_lens[b])].float().cpu().numpy()
+                    hyps.append(prefix_beam_search(rows, ngram_beam, blank, lms[lang],
+                                                   ngram_weight, ngram_bonus)[0])
+            for b, (key, ids) in enumerate(zip(keys, hyps)):
                 tokens = converter.ids2tokens(ids)
                 conf = ctc_confidence(logp[b], int(enc_lens[b]), blank)
                 results[key] = (tokenizer.tokens2text(tokens), tokens, ids, conf)
@@ -218,6 +283,7 @@ def main(argv=None) -> int:
             args.asr_train_config, args.asr_model_file, args.output_dir,
             args.data_path_and_name_and_type, args.key_file, args.batch_size, args.ngpu,
             args.num_workers, args.utt2lang, args.lang_token_sets, args.adapters_dir,
+            args.token_lm_order, args.token_lm_text, args.token_lm_weight, args.token_lm_bonus, args.token_lm_beam,
         )
     except (ValueError, OSError) as e:
         logger.error("%s", e)
