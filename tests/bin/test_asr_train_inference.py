@@ -111,9 +111,15 @@ def test_train_and_decode_with_registered_encoder(tmp_path, run_module, monkeypa
     r = run_module(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_lm",
                     *lm_opts, "--token_lm_weight", "1.0", "--token_lm_beam", "4"], tmp_path)
     assert "3-gram LM trained on data/text" in r.stderr and "all: 8 sentences" in r.stderr
+    # one LM per language when the training text has a utt2lang and decoding gets one
+    (data / "utt2lang").write_text("".join(f"u{i} {'aa_xx' if i < 3 else 'bb_xx'}\n"
+                                           for i in range(8)))
+    r = run_module(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_lm_lang",
+                    *lm_opts, "--utt2lang", "data/utt2lang"], tmp_path)
+    assert "3-gram LMs trained" in r.stderr and "aa_xx: 3 sentences, bb_xx: 5 sentences" in r.stderr
     greedy_text = (tmp_path / "dec_greedy" / "1best_recog" / "text").read_text()
     assert (tmp_path / "dec_lm0" / "1best_recog" / "text").read_text() == greedy_text
-    for d in ("dec_beam", "dec_greedy", "dec_lm"):
+    for d in ("dec_beam", "dec_greedy", "dec_lm", "dec_lm_lang"):
         lines = (tmp_path / d / "1best_recog" / "text").read_text().splitlines()
         assert sorted(l.split()[0] for l in lines) == sorted(f"u{i}" for i in range(8))
     bad = subprocess.run([sys.executable, "-m", "usm_espnet.bin.asr_inference", *decode_common,

@@ -188,7 +188,6 @@ def decode(
     blank = getattr(model, "blank_id", 0)
     adapters, u2l_ad = None, {}
     if adapters_dir:
-        from usm_espnet.data.kaldi import read_kaldi_map
         from usm_espnet.nets.adapters import Adapters
 
         if not utt2lang:
