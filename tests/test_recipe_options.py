@@ -117,6 +117,11 @@ def test_demo_preset_writes_no_tracked_file():
     line = next(x for x in r.stdout.splitlines() if x.startswith("  --results_md ["))
     results_md = line.split("[", 1)[1].split("]", 1)[0]
     assert results_md == "exp/asr_demo/RESULTS.md"
+    # the demo decodes with the per-language 6-gram LM prefix beam search
+    assert "  --decode_token_lm_order [6]" in r.stdout, r.stdout
+    r = _sh(["./run.sh", "--preset", "demo", "--decode_token_lm_order", "six", "--help"],
+            RECIPES["fleurs"])
+    assert r.returncode != 0 and "decode_token_lm_order" in r.stderr, r.stderr
     if shutil.which("git") and (ROOT / ".git").exists():
         for path in (results_md, "exp/asr_demo/results/asr_demo_test.png"):
             r = subprocess.run(["git", "check-ignore", "-q", f"egs/fleurs/asr1/{path}"], cwd=ROOT)
