@@ -25,7 +25,7 @@ pytest.importorskip("transformers")
 
 from tiny_w2v_bert import tiny_w2v_bert_import  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "egs" / "fleurs" / "asr1"
 
 

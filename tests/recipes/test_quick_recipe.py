@@ -2,7 +2,7 @@
 
 Stand-in synthesis -> prepare_fleurs -> format -> token list -> statistics -> training ->
 greedy CTC decoding -> scoring, without pre-training or unseen languages (the full
-recipe test, tests/test_recipe_fleurs.py, runs all 12 stages with BEST-RQ and MOST).
+recipe test, tests/recipes/test_recipe_fleurs.py, runs all 12 stages with BEST-RQ and MOST).
 """
 
 import os
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "egs" / "fleurs" / "asr1"
 
 

@@ -13,7 +13,7 @@ import pytest
 from usm_espnet.data.kaldi import read_datadir, read_kaldi_map, validate_datadir
 from usm_espnet.scoring.normalize import normalize_text
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "egs" / "coraal" / "asr1"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from shared_data import RECIPES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS_VARS = {"fleurs": ["FLEURS", "UNTRANSCRIBED", "UNSPOKEN_TEXT"], "coraal": ["CORAAL"],
                "covost2": ["COVOST2", "COMMONVOICE", "UNTRANSCRIBED"],
                "youtube_longform": ["FLEURS", "LONGFORM"], "yesno": ["YESNO"]}

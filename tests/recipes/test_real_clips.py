@@ -11,7 +11,7 @@ import pytest
 from tests.shared_data import real_speech
 from tests.tiny_model import tiny_chunk_conformer
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "egs" / "fleurs" / "asr1" / "local" / "real_clips.py"
 
 

@@ -24,7 +24,6 @@ from usm_espnet.corpora.covost2 import (
     write_escaped_tsv,
 )
 from usm_espnet.data.kaldi import read_datadir, read_kaldi_map
-from usm_espnet.standin.covost2 import make_standin_covost2
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "covost2"
 MISSING = "common_voice_fr_17299388.mp3"   # listed, never written
@@ -193,14 +192,3 @@ def test_prepare_errors(tmp_path):
         clip.unlink()
     with pytest.raises(CovostFormatError, match=r"covost_v2.fr_en.tsv: none of its 7 train rows"):
         prepare_covost2(root / "covost", root / "cv", tmp_path / "d", langs=["fr"])
-
-
-def test_standin_rejects_languages_it_cannot_speak(tmp_path):
-    with pytest.raises(ValueError, match=r"cannot synthesise 'ja'.*it can: fr, de, es"):
-        make_standin_covost2(tmp_path / "s", langs=["fr", "ja"])
-    with pytest.raises(ValueError, match="unknown CoVoST 2 source language 'xx'"):
-        make_standin_covost2(tmp_path / "s", langs=["xx"])
-    (tmp_path / "s").mkdir()
-    (tmp_path / "s" / "other").write_text("x")
-    with pytest.raises(ValueError, match="not made by make_standin_covost2"):
-        make_standin_covost2(tmp_path / "s", langs=["fr"])
