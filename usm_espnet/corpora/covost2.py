@@ -40,15 +40,12 @@ import csv
 import io
 import logging
 import os
-import shutil
 import tarfile
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from usm_espnet.data.kaldi import DataDir, DataDirError, validate_datadir, write_datadir
-from usm_espnet.utils import replace_dir
+from usm_espnet.data.kaldi import DataDir, write_datadir_with_extras
 
 __all__ = [
     "COVOST2_SPLITS",
@@ -460,26 +457,6 @@ def check_langs(langs: Sequence[str]) -> List[str]:
     return langs
 
 
-def _write_split_dir(target: str, data: DataDir, extras: Dict[str, Dict[str, str]]) -> None:
-    """Write a data dir plus extra ``utt2*`` maps (empty values allowed), swapped in at once."""
-    parent, name = os.path.split(target)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
-        staged = os.path.join(tmp, name)
-        write_datadir(staged, data)
-        for fname, mapping in extras.items():
-            with open(os.path.join(staged, fname), "w", encoding="utf-8", newline="\n") as f:
-                for key in sorted(mapping):
-                    f.write(f"{key} {mapping[key]}\n" if mapping[key] else f"{key}\n")
-        try:
-            validate_datadir(staged)
-        except DataDirError as e:
-            raise DataDirError(str(e).replace(staged, target)) from None
-        replace_dir(staged, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
 
 def prepare_covost2(
     covost_dir: PathLike,
@@ -651,7 +628,7 @@ def prepare_covost2(
         if stats.num_utts == 0:
             raise CovostFormatError(
                 f"{covost_dir}: no utterances for split {split!r} in {', '.join(langs)}")
-        _write_split_dir(stats.data_dir, data, extras)
+        write_datadir_with_extras(stats.data_dir, data, extras)
         logger.info("%s: %d utterances from %d rows (%d skipped: %s; %d over the cap), %.2f h",
                     stats.data_dir, stats.num_utts, stats.num_rows, stats.num_skipped,
                     ", ".join(f"{k} {v}" for k, v in stats.reasons.items()) or "none",

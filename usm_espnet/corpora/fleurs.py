@@ -43,7 +43,7 @@ from pathlib import PurePosixPath
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from usm_espnet.data.audio import AudioError, read_audio_info
-from usm_espnet.data.kaldi import DataDir, DataDirError, find_control_char, validate_datadir, write_datadir
+from usm_espnet.data.kaldi import DataDir, find_control_char, write_datadir_with_extras
 from usm_espnet.data.languages import FLEURS_LANGUAGES, unknown_language_error
 from usm_espnet.utils import atomic_write_text, replace_dir
 
@@ -423,27 +423,6 @@ def _audio_source(root: str, lang: str, split: str, audio_dir: str) -> str:
     raise FleursFormatError(f"{adir}: neither {split}.tar.gz nor {split}/ found")
 
 
-def _write_split_dir(target: str, data: DataDir, extras: Dict[str, Dict[str, str]]) -> None:
-    """Write a data dir plus extra ``utt2*`` files, all swapped into place at once."""
-    parent, name = os.path.split(target)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
-        staged = os.path.join(tmp, name)
-        write_datadir(staged, data)
-        for fname, mapping in extras.items():
-            with open(os.path.join(staged, fname), "w", encoding="utf-8", newline="\n") as f:
-                for key in sorted(mapping):
-                    value = mapping[key]
-                    f.write(f"{key} {value}\n" if value else f"{key}\n")
-        try:
-            validate_datadir(staged)
-        except DataDirError as e:
-            raise DataDirError(str(e).replace(staged, target)) from None
-        replace_dir(staged, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
 
 def prepare_fleurs(
     corpus_dir: PathLike,
@@ -618,7 +597,7 @@ def prepare_fleurs(
             raise FleursFormatError(
                 f"{root}: no utterances for split {split!r} in {', '.join(langs)}")
         data.utt2spk = {u: u for u in data.wav_scp}
-        _write_split_dir(stats.data_dir, data, extras)
+        write_datadir_with_extras(stats.data_dir, data, extras)
         logger.info("%s: %d utterances (%d skipped), %.2f h, %d languages",
                     stats.data_dir, stats.num_utts, stats.num_skipped, stats.hours, len(langs))
         results[split] = stats

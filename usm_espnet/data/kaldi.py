@@ -58,6 +58,7 @@ __all__ = [
     "strip_bom",
     "validate_datadir",
     "write_datadir",
+    "write_datadir_with_extras",
 ]
 
 logger = logging.getLogger(__name__)
@@ -721,3 +722,34 @@ def write_datadir(path: PathLike, data: DataDir, overwrite: bool = True) -> None
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _fsync_dir(parent)
+
+
+def write_datadir_with_extras(target: str, data: DataDir, extras: Dict[str, Dict[str, str]]) -> None:
+    """Write a data dir plus extra ``utt2*`` maps (empty values allowed), all swapped into place at once.
+
+    Used by the corpus readers that add maps :class:`DataDir` does not hold (FLEURS'
+    ``utt2gender``, CoVoST 2's translations): the whole directory, extras included, is
+    staged beside ``target``, validated and then swapped in, so a reader never leaves a
+    half-written split. Errors name ``target``'s files, not the staging directory's.
+
+    Raises:
+        DataDirError: The staged directory does not validate.
+    """
+    parent, name = os.path.split(target)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        staged = os.path.join(tmp, name)
+        write_datadir(staged, data)
+        for fname, mapping in extras.items():
+            with open(os.path.join(staged, fname), "w", encoding="utf-8", newline="\n") as f:
+                for key in sorted(mapping):
+                    value = mapping[key]
+                    f.write(f"{key} {value}\n" if value else f"{key}\n")
+        try:
+            validate_datadir(staged)
+        except DataDirError as e:
+            raise DataDirError(str(e).replace(staged, target)) from None
+        replace_dir(staged, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

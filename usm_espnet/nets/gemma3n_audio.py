@@ -59,7 +59,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from usm_espnet.nets.chunk_conformer import ATTENTION_TYPES
-from usm_espnet.nets.w2v_bert import RelKeySelfAttention, _parse_fs
+from usm_espnet.nets.w2v_bert import RelKeySelfAttention, parse_fs
 
 # ------------------------------------------------------------------ front end
 
@@ -117,7 +117,7 @@ class Gemma3nMelFrontend(AbsFrontend):
                  per_bin_stddev: Optional[Sequence[float]] = None,
                  pad_to_multiple_of: int = 128) -> None:
         super().__init__()
-        self.fs = _parse_fs(fs)
+        self.fs = parse_fs(fs)
         self.n_mels = int(n_mels)
         if not 0.0 <= min_frequency < max_frequency <= self.fs / 2:
             raise ValueError(f"need 0 <= min_frequency < max_frequency <= fs / 2, got "

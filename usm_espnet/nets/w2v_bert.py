@@ -54,7 +54,8 @@ def _activation(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-def _parse_fs(fs: Union[int, str]) -> int:
+def parse_fs(fs: Union[int, str]) -> int:
+    """A sampling rate in Hz from ESPnet's ``fs`` option: ``16000``, ``"16000"`` or ``"16k"``."""
     if isinstance(fs, str):  # ESPnet's asr.sh passes fs=16k
         s = fs.strip().lower()
         return int(float(s[:-1]) * 1000) if s.endswith("k") else int(float(s))
@@ -113,7 +114,7 @@ class W2VBertFbankFrontend(AbsFrontend):
         super().__init__()
         if stack < 1:
             raise ValueError(f"stack must be >= 1, got {stack}")
-        self.fs = _parse_fs(fs)
+        self.fs = parse_fs(fs)
         self.n_mels, self.stack = int(n_mels), int(stack)
         self.preemphasis = float(preemphasis)
         self.normalize, self.eps = bool(normalize), float(eps)

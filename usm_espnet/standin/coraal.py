@@ -9,7 +9,6 @@ espeak-ng voices at 44.1 kHz, with per-component metadata, as
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -21,7 +20,7 @@ import tarfile
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -30,6 +29,7 @@ from usm_espnet.corpora.coraal import (
     DONE_MARKER,
     TRANSCRIPT_COLUMNS,
 )
+from usm_espnet.standin.marker import params_hash, read_done_marker
 from usm_espnet.utils import atomic_write_text, replace_dir
 
 __all__ = ["CoraalStandinStats", "make_standin_coraal"]
@@ -204,10 +204,6 @@ def _interview_plan(comp: str, k: int, spk: str, interviewer: str, turns: int,
     return plan
 
 
-def _standin_hash(params: Dict[str, object]) -> str:
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode("utf-8")).hexdigest()[:16]
-
-
 def make_standin_coraal(
     out_root: PathLike,
     *,
@@ -278,19 +274,9 @@ def make_standin_coraal(
     params = {"components": comps, "interviews": interviews_per_component,
               "turns": turns_per_interview, "version": version, "seed": seed, "archive": archive,
               "generator": STANDIN_VERSION}
-    digest = _standin_hash(params)
-    marker = os.path.join(out_root, DONE_MARKER)
+    digest = params_hash(params)
     if os.path.lexists(out_root):
-        old = None
-        if os.path.isfile(marker):
-            try:
-                with open(marker, encoding="utf-8") as f:
-                    old = json.load(f)
-            except (OSError, ValueError):
-                old = {}
-        if old is None and (not os.path.isdir(out_root) or os.listdir(out_root)):
-            raise ValueError(f"{out_root}: exists, is not empty and was not made by "
-                             f"make_standin_coraal (no {DONE_MARKER}); remove it or choose another")
+        old = read_done_marker(out_root, DONE_MARKER, "make_standin_coraal")
         if old and old.get("hash") == digest and not force:
             stats = CoraalStandinStats(**old["stats"])
             stats.reused = True

@@ -36,6 +36,7 @@ from usm_espnet.corpora.covost2 import (
     utt_id_of,
     write_escaped_tsv,
 )
+from usm_espnet.standin.marker import params_hash, read_done_marker
 from usm_espnet.utils import replace_dir
 
 __all__ = ["STANDIN_DEFAULT_LANGS", "StandinStats", "make_standin_covost2", "standin_languages"]
@@ -201,20 +202,9 @@ def make_standin_covost2(
     params = dict(langs=langs, num_sentences=num_sentences, utts_per_sentence=utts_per_sentence,
                   num_train_speakers=num_train_speakers, num_test_speakers=num_test_speakers,
                   seed=seed, sample_rate=sample_rate, fractions=fractions, version=STANDIN_VERSION)
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
-    marker = os.path.join(out_root, DONE_MARKER)
+    digest = params_hash(params)
     if os.path.lexists(out_root):
-        old = None
-        if os.path.isfile(marker):
-            try:
-                with open(marker, encoding="utf-8") as f:
-                    old = json.load(f)
-            except (OSError, ValueError):
-                old = {}
-        if old is None and os.listdir(out_root):
-            raise ValueError(f"{out_root}: exists, is not empty and was not made by "
-                             f"make_standin_covost2 (no {DONE_MARKER}); remove it or choose "
-                             f"another output directory")
+        old = read_done_marker(out_root, DONE_MARKER, "make_standin_covost2")
         if old and old.get("hash") == digest and not force:
             stats = StandinStats(**old["stats"])
             stats.reused = True

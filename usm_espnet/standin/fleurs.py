@@ -11,7 +11,6 @@ every recipe stage can run where the real corpus is absent; the real-corpus read
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import logging
 import os
@@ -36,9 +35,10 @@ from usm_espnet.corpora.fleurs import (
 from usm_espnet.data.audio import read_audio_info
 from usm_espnet.data.languages import FLEURS_LANGUAGES, unknown_language_error
 from usm_espnet.standin.espeak import gender_of_variant, split_speakers
+from usm_espnet.standin.marker import params_hash, read_done_marker
 from usm_espnet.utils import replace_dir
 
-__all__ = ["StandinStats", "make_standin_fleurs", "params_hash"]
+__all__ = ["StandinStats", "make_standin_fleurs"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,11 +104,6 @@ def _standin_params(**kw: object) -> Dict[str, object]:
     params = dict(kw)
     params["version"] = STANDIN_VERSION
     return params
-
-
-def params_hash(params: Dict[str, object]) -> str:
-    """A short stable digest (16 hex digits) of a stand-in's parameters, for its ``.done`` marker."""
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
 def _pack_split(lang_dir: str, split: str) -> None:
@@ -278,19 +273,8 @@ def make_standin_fleurs(
     if cond is not None:
         params["acoustics"] = acoustics
     digest = params_hash(params)
-    marker = os.path.join(out_root, DONE_MARKER)
     if os.path.lexists(out_root):
-        old = None
-        if os.path.isfile(marker):
-            try:
-                with open(marker, encoding="utf-8") as f:
-                    old = json.load(f)
-            except (OSError, ValueError):
-                old = {}
-        if old is None and os.listdir(out_root):
-            raise ValueError(
-                f"{out_root}: exists, is not empty and was not made by make_standin_fleurs "
-                f"(no {DONE_MARKER}); remove it or choose another output directory")
+        old = read_done_marker(out_root, DONE_MARKER, "make_standin_fleurs")
         complete = all(os.path.isfile(os.path.join(out_root, lang, f"{split}.tsv"))
                        for lang in langs for split in FLEURS_SPLITS)
         if old and old.get("hash") == digest and complete and not force:

@@ -43,7 +43,7 @@ from usm_espnet.data.kaldi import (
 )
 from usm_espnet.data.languages import FLEURS_LANGUAGES, unknown_language_error
 from usm_espnet.standin.espeak import split_speakers
-from usm_espnet.standin.fleurs import params_hash
+from usm_espnet.standin.marker import params_hash, read_done_marker
 from usm_espnet.utils import replace_dir
 
 __all__ = ["LongformStandinStats", "make_standin_longform", "minutes_label", "recording_id"]
@@ -485,19 +485,8 @@ def make_standin_longform(
         "num_test_speakers": num_test_speakers, "version": STANDIN_VERSION,
     }
     digest = params_hash(params)
-    marker = os.path.join(out_root, DONE_MARKER)
     if os.path.lexists(out_root):
-        old = None
-        if os.path.isfile(marker):
-            try:
-                with open(marker, encoding="utf-8") as f:
-                    old = json.load(f)
-            except (OSError, ValueError):
-                old = {}
-        if old is None and (not os.path.isdir(out_root) or os.listdir(out_root)):
-            raise ValueError(
-                f"{out_root}: exists, is not empty and was not made by make_standin_longform "
-                f"(no {DONE_MARKER}); remove it or choose another output directory")
+        old = read_done_marker(out_root, DONE_MARKER, "make_standin_longform")
         if (old and old.get("hash") == digest and not force
                 and _standin_complete(out_root, old.get("stats", {}))):
             stats = LongformStandinStats(**old["stats"])
