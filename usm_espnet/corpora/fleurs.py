@@ -44,7 +44,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from usm_espnet.data.audio import AudioError, read_audio_info
 from usm_espnet.data.kaldi import DataDir, find_control_char, write_datadir_with_extras
-from usm_espnet.data.languages import FLEURS_LANGUAGES, unknown_language_error
+from usm_espnet.data.languages import FLEURS_LANGUAGES, requested_languages, unknown_language_error
 from usm_espnet.utils import atomic_write_text, replace_dir
 
 __all__ = [
@@ -499,12 +499,7 @@ def prepare_fleurs(
     if langs is None:
         langs = _discover_languages(root)
     else:
-        langs = list(dict.fromkeys(langs))
-        if not langs:
-            raise ValueError("no languages given")
-        for lang in langs:
-            if lang not in FLEURS_LANGUAGES:
-                raise unknown_language_error(lang, "requested languages")
+        langs = requested_languages(langs)
         for lang in langs:
             if not os.path.isdir(os.path.join(root, lang)):
                 present = sorted(n for n in os.listdir(root) if n in FLEURS_LANGUAGES)

@@ -6,7 +6,7 @@ Per-module tables elsewhere map these codes to tool-specific ids: espeak-ng voic
 """
 
 import difflib
-from typing import Dict, Tuple
+from typing import Dict, Iterable, List, Tuple
 
 # code: (English name, script)
 FLEURS_LANGUAGES: Dict[str, Tuple[str, str]] = {
@@ -98,6 +98,24 @@ def unknown_language_error(code: str, where: str) -> UnknownLanguageError:
         f"(codes look like 'en_us', 'hi_in', 'cmn_hans_cn'; see "
         f"usm_espnet.data.languages.FLEURS_LANGUAGES)"
     )
+
+
+def requested_languages(langs: Iterable[str]) -> List[str]:
+    """``langs`` without repeats (first one kept), each checked to be a FLEURS code.
+
+    The check every reader and stand-in makes of its ``langs`` argument.
+
+    Raises:
+        ValueError: No languages.
+        UnknownLanguageError: A code that is not FLEURS' (the message names the closest).
+    """
+    langs = list(dict.fromkeys(langs))
+    if not langs:
+        raise ValueError("no languages given")
+    for lang in langs:
+        if lang not in FLEURS_LANGUAGES:
+            raise unknown_language_error(lang, "requested languages")
+    return langs
 
 
 def script_of(code: str) -> str:

@@ -41,6 +41,24 @@ from torch.utils.checkpoint import checkpoint
 ATTENTION_TYPES = ("global", "local", "chunk")
 
 
+def check_attention_options(attention_type: str, chunk_seconds: float, left_context: int,
+                            right_context: int) -> None:
+    """The encoders' attention options (this module's, w2v-BERT's, Gemma 3n's): one check, one message.
+
+    Raises:
+        ValueError: An unknown ``attention_type``, chunks of <= 0 s, or local attention
+            with a negative context or none on either side.
+    """
+    if attention_type not in ATTENTION_TYPES:
+        raise ValueError(f"attention_type must be one of {ATTENTION_TYPES}, got {attention_type!r}")
+    if attention_type == "chunk" and chunk_seconds <= 0:
+        raise ValueError(f"chunk_seconds must be > 0, got {chunk_seconds}")
+    if attention_type == "local" and (left_context < 0 or right_context < 0
+                                      or left_context + right_context == 0):
+        raise ValueError(f"local attention needs left/right context >= 0, not both 0 "
+                         f"(got {left_context}, {right_context})")
+
+
 def _sinusoids(first: int, count: int, dim: int, device=None, dtype=torch.float32) -> torch.Tensor:
     """Sinusoidal embeddings of the offsets ``first .. first + count - 1`` (count, dim)."""
     pos = torch.arange(first, first + count, device=device, dtype=torch.float32)[:, None]
@@ -377,14 +395,7 @@ class ChunkConformerEncoder(AbsEncoder):
         activation_checkpointing: bool = False,
     ) -> None:
         super().__init__()
-        if attention_type not in ATTENTION_TYPES:
-            raise ValueError(f"attention_type must be one of {ATTENTION_TYPES}, got {attention_type!r}")
-        if attention_type == "chunk" and chunk_seconds <= 0:
-            raise ValueError(f"chunk_seconds must be > 0, got {chunk_seconds}")
-        if attention_type == "local" and (left_context < 0 or right_context < 0
-                                          or left_context + right_context == 0):
-            raise ValueError(f"local attention needs left/right context >= 0, not both 0 "
-                             f"(got {left_context}, {right_context})")
+        check_attention_options(attention_type, chunk_seconds, left_context, right_context)
         self._dim = output_size
         self.attention_type = attention_type
         frame_ms = input_frame_shift_ms * self.subsampling

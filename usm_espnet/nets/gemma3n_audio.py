@@ -58,7 +58,7 @@ from espnet2.asr.frontend.abs_frontend import AbsFrontend
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from usm_espnet.nets.chunk_conformer import ATTENTION_TYPES
+from usm_espnet.nets.chunk_conformer import check_attention_options
 from usm_espnet.nets.w2v_bert import RelKeySelfAttention, parse_fs
 
 # ------------------------------------------------------------------ front end
@@ -471,14 +471,7 @@ class Gemma3nConformerEncoder(AbsEncoder):
         activation_checkpointing: bool = False,
     ) -> None:
         super().__init__()
-        if attention_type not in ATTENTION_TYPES:
-            raise ValueError(f"attention_type must be one of {ATTENTION_TYPES}, got {attention_type!r}")
-        if attention_type == "chunk" and chunk_seconds <= 0:
-            raise ValueError(f"chunk_seconds must be > 0, got {chunk_seconds}")
-        if attention_type == "local" and (left_context < 0 or right_context < 0
-                                          or left_context + right_context == 0):
-            raise ValueError(f"local attention needs left/right context >= 0, not both 0 "
-                             f"(got {left_context}, {right_context})")
+        check_attention_options(attention_type, chunk_seconds, left_context, right_context)
         if reduction_factor < 1:
             raise ValueError(f"reduction_factor must be >= 1, got {reduction_factor}")
         self._dim = output_size

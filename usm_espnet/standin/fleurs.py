@@ -33,7 +33,7 @@ from usm_espnet.corpora.fleurs import (
     write_fleurs_tsv,
 )
 from usm_espnet.data.audio import read_audio_info
-from usm_espnet.data.languages import FLEURS_LANGUAGES, unknown_language_error
+from usm_espnet.data.languages import requested_languages
 from usm_espnet.standin.espeak import gender_of_variant, split_speakers
 from usm_espnet.standin.marker import params_hash, read_done_marker
 from usm_espnet.utils import replace_dir
@@ -227,12 +227,8 @@ def make_standin_fleurs(
 
     t0 = time.perf_counter()
     out_root = os.path.abspath(os.fspath(out_root))
-    langs = list(dict.fromkeys(langs if langs is not None else parallel_text.DEFAULT_LANGS))
-    if not langs:
-        raise ValueError("no languages given")
+    langs = requested_languages(langs if langs is not None else parallel_text.DEFAULT_LANGS)
     for lang in langs:
-        if lang not in FLEURS_LANGUAGES:
-            raise unknown_language_error(lang, "requested languages")
         espeak_voice(lang)
         if lang not in parallel_text.SUPPORTED_LANGS:
             raise ValueError(

@@ -41,7 +41,7 @@ from usm_espnet.corpora.fleurs import fleurs_normalize
 from usm_espnet.data.kaldi import (
     read_kaldi_map,
 )
-from usm_espnet.data.languages import FLEURS_LANGUAGES, unknown_language_error
+from usm_espnet.data.languages import requested_languages
 from usm_espnet.standin.espeak import split_speakers
 from usm_espnet.standin.marker import params_hash, read_done_marker
 from usm_espnet.utils import replace_dir
@@ -432,12 +432,8 @@ def make_standin_longform(
     out_root = os.path.abspath(os.fspath(out_root))
     if isinstance(langs, str):
         langs = [v.strip() for v in langs.split(",") if v.strip()]
-    langs = list(dict.fromkeys(langs))
-    if not langs:
-        raise ValueError("no languages given")
+    langs = requested_languages(langs)
     for lang in langs:
-        if lang not in FLEURS_LANGUAGES:
-            raise unknown_language_error(lang, "requested languages")
         espeak_voice(lang)
         if lang not in parallel_text.SUPPORTED_LANGS:
             raise ValueError(
