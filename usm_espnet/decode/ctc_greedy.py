@@ -198,7 +198,7 @@ def decode(
         missing = sorted({u2l_ad[k] for k in u2l_ad} - set(adapters.bank))
         if missing:
             logger.warning("no adapters for %s: those utterances use the bare encoder", ", ".join(missing))
-    masks = None
+    masks, u2l = None, None  # u2l: utterance -> language, read once for the masks and the LMs
     if lang_token_sets:
         if not utt2lang:
             raise ValueError("--lang_token_sets needs --utt2lang")
@@ -211,7 +211,8 @@ def decode(
             raise ValueError(f"--token_lm_beam {ngram_beam}: the beam must hold at least 1 hypothesis")
         lms = _ngram_lms(ngram_text, ngram_order, tokenizer, converter, len(token_list),
                          by_lang=bool(utt2lang))
-        u2l_lm = dict(read_kaldi_map(utt2lang).items()) if None not in lms else {}
+        if None not in lms and u2l is None:
+            u2l = dict(read_kaldi_map(utt2lang).items())
     results = {}
     start = time.time()
     with torch.no_grad():
@@ -250,7 +251,7 @@ def decode(
             else:
                 hyps = []
                 for b, key in enumerate(keys):
-                    lang = None if None in lms else _lang_of(u2l_lm, key, utt2lang)
+                    lang = None if None in lms else _lang_of(u2l, key, utt2lang)
                     if lang not in lms:
                         raise ValueError(f"{ngram_text}: no training transcripts in language {lang!r} "
                                          f"(utterance {key!r})")

@@ -23,6 +23,8 @@ import math
 from collections import defaultdict
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from usm_espnet.data.kaldi import read_kaldi_map
+
 BOS = -1  #: start-of-sentence padding of a context
 EOS = -2  #: end of sentence, predicted after the last token
 
@@ -97,19 +99,6 @@ class NgramLM:
         return lp
 
 
-def read_text(path: str) -> Dict[str, str]:
-    """A Kaldi ``text`` file -> {utt: transcript}; file:line errors for a line with no key."""
-    out: Dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            line = line.rstrip("\n").lstrip("\ufeff") if i == 1 else line.rstrip("\n")
-            if not line.strip():
-                continue
-            parts = line.split(maxsplit=1)
-            out[parts[0]] = parts[1] if len(parts) > 1 else ""
-    return out
-
-
 def train_lms(
     text: str,
     encode,
@@ -120,7 +109,8 @@ def train_lms(
     """One :class:`NgramLM` per language (key None: all utterances, no utt2lang).
 
     Args:
-        text: Kaldi ``text`` file of the training transcripts.
+        text: Kaldi ``text`` file of the training transcripts (read by
+            :func:`usm_espnet.data.kaldi.read_kaldi_map`: file:line errors).
         encode: transcript -> token ids (the ASR model's tokenizer and token list).
         order: n-gram order.
         vocab_size: The token list's size.
@@ -128,7 +118,7 @@ def train_lms(
             utterances it does not list are left out), or None for one model on everything.
     """
     per_lang: Dict[Optional[str], List[List[int]]] = defaultdict(list)
-    for utt, transcript in read_text(text).items():
+    for utt, transcript in read_kaldi_map(text, allow_empty_value=True).items():
         lang = None if utt2lang is None else utt2lang.get(utt)
         if utt2lang is not None and lang is None:
             continue
