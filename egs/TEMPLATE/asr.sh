@@ -56,6 +56,7 @@ IFS=, read -r -a adapt_lang_list <<< "${adapt_langs}"
 adapt_dir=${asr_exp}/adapt
 case "${student_teacher}" in full|adapters) ;; *) die "--student_teacher must be full or adapters" ;; esac
 case "${metric}" in wer|bleu) ;; *) die "--metric must be wer or bleu, got '${metric}'" ;; esac
+case "${most_init_ctc}" in true|false) ;; *) die "--most_init_ctc must be true or false, got '${most_init_ctc}'" ;; esac
 stats_dir=${exp_dir}/asr_stats_${token_type}
 standin_mark=""   # in the titles of tables and plots of stand-in numbers
 [ "${standin}" = true ] && standin_mark=" (synthetic stand-in)"
@@ -77,7 +78,7 @@ options_of_stage() {
         5) echo "ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_train_set=${ssl_train_set}" ;;
         5most) echo "most_config=${most_config} most_args=${most_args} most_text_set=${most_text_set} ssl_model=$(options_of_stage 5)" ;;
         6) echo "asr_config=${asr_stats_config} token_type=${token_type} lang_token=${lang_token}" ;;
-        7) echo "asr_config=${asr_config} asr_args=${asr_args} init_encoder=${init_encoder}${init_encoder:+ import=$(fingerprint "${init_encoder}/import_info.json")} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}${most_config:+ $(options_of_stage 5most) most_model=${most_model}}" ;;
+        7) echo "asr_config=${asr_config} asr_args=${asr_args} init_encoder=${init_encoder}${init_encoder:+ import=$(fingerprint "${init_encoder}/import_info.json")} ssl_config=${ssl_config} ssl_args=${ssl_args} ssl_model=${ssl_model} ssl_train_set=${ssl_train_set}${most_config:+ $(options_of_stage 5most) most_model=${most_model} most_init_ctc=${most_init_ctc}}" ;;
         8) echo "inference_model=${inference_model} decode_lang_mask=${decode_lang_mask} decode_token_lm_order=${decode_token_lm_order} decode_token_lm_args=${decode_token_lm_args} inference_args=${inference_args} inference_config=${inference_config} longform_sets=${longform_sets} longform_args=${longform_args}" ;;
         9) echo "${local_score_opts:+local_score_opts=${local_score_opts}}" ;;
         10) echo "adapt_langs=${adapt_langs} adapt_args=${adapt_args} adapter_args=${adapter_args} inference_model=${inference_model}" ;;
@@ -379,7 +380,13 @@ if run_stage 7 "${asr_exp}"; then
         ${python} -m usm_espnet.bin.check_encoder_compat --pretrained "${pt_exp}/config.yaml" \
             --config "${asr_config}" --args "${asr_args}" || die "the encoder of ${asr_config} cannot load ${pt_exp}'s"
         init_opts="--init_param ${pt_exp}/${pt_model}:encoder:encoder"
-        log "fine-tuning: encoder from ${pt_exp}/${pt_model}, feature statistics from ${ssl_stats_dir}"
+        if [ -n "${most_config}" ] && [ "${most_init_ctc}" = true ]; then
+            # MOST trained a CTC head on the paired stream with this token list (tokenized_opts)
+            init_opts+=" ${pt_exp}/${pt_model}:ctc:ctc"
+            log "fine-tuning: encoder and CTC head from ${pt_exp}/${pt_model} (--most_init_ctc false: the encoder only), feature statistics from ${ssl_stats_dir}"
+        else
+            log "fine-tuning: encoder from ${pt_exp}/${pt_model}, feature statistics from ${ssl_stats_dir}"
+        fi
         bestrq_health "${ssl_exp}"
     fi
     train_yaml=${asr_config}

@@ -41,6 +41,7 @@ most_tag=               # MOST experiment name (default: from most_config's file
 most_args=              # extra options for usm_espnet.bin.most_train
 most_text_set=unspoken_text  # data dir of the unspoken text (text only; local/data.sh writes it)
 most_model=valid.loss.ave.pth # MOST checkpoint whose encoder initialises the ASR encoder
+most_init_ctc=true      # stage 7 from MOST also loads MOST's CTC head (trained on the paired stream with the same token list); false: the encoder only
 # Open pre-trained weights (instead of pre-training): python -m usm_espnet.bin.import_encoder writes DIR
 init_encoder=           # DIR of an imported encoder (e.g. w2v-BERT 2.0): stage 7 fine-tunes its frontend + encoder (model: usm, encoder_lr_scale, head_warmup_steps)
 # Model / training / decoding

@@ -52,6 +52,7 @@ def test_fleurs_recipe_all_stages_then_rerun_skips(tmp_path):
     _check_most(tmp_path, ssl, most)
     train_log = (exp / "train.log").read_text()
     assert f"Loading pretrained params from {most}/valid.loss.ave.pth:encoder:encoder" in train_log
+    assert f"Loading pretrained params from {most}/valid.loss.ave.pth:ctc:ctc" in train_log  # most_init_ctc
     score = exp / "decode_test" / "score"
     assert (score / "scores.json").exists() and (score / "per_language.png").exists()
     results = (tmp_path / "RESULTS.md").read_text()
