@@ -39,10 +39,10 @@ def _init(job: Dict) -> None:
 
 def _one(utt: str) -> Tuple[str, Optional[str], int, str]:
     """-> (utt, wav path or None when skipped, num_samples, reason)."""
-    import numpy as np
     import soundfile as sf
 
-    from usm_espnet.data.audio import AudioError, check_wav_complete, load_audio
+    from usm_espnet.data.audio import AudioError, load_audio, probe_audio_file
+    from usm_espnet.data.validate import check_finite
 
     data = _JOB["data"]
     seg = data.segments.get(utt) if data.segments else None
@@ -51,20 +51,10 @@ def _one(utt: str) -> Tuple[str, Optional[str], int, str]:
     path = None if seg else _plain_path(spec)
     try:
         if path is not None:
-            if not os.path.exists(path):
-                raise AudioError(f"{path}: audio file not found")
-            check_wav_complete(path)
-            try:
-                info = sf.info(path)
-            except Exception as e:  # noqa: BLE001 - soundfile raises several types
-                raise AudioError(f"{path}: unreadable audio ({e})") from e
+            info = probe_audio_file(path)  # missing, truncated, unreadable: skipped
             if info.samplerate == SR and info.channels == 1 and info.frames > 0:
-                if info.subtype in ("FLOAT", "DOUBLE"):  # only float files can hold NaN/inf
-                    x, _ = sf.read(path, dtype="float32")
-                    if not np.isfinite(x).all():
-                        raise AudioError(f"{path}: {int(np.size(x) - np.isfinite(x).sum())} "
-                                         f"non-finite samples (NaN or infinite)")
-                return utt, os.path.abspath(path), int(info.frames), ""
+                check_finite(info)  # referenced in place: nothing else reads its samples
+                return utt, os.path.abspath(path), info.frames, ""
         x = load_audio(spec, target_sr=SR, segment=(seg[1], seg[2]) if seg else None)
         if x.size == 0:
             raise AudioError(f"{spec}: no samples")
@@ -73,30 +63,6 @@ def _one(utt: str) -> Tuple[str, Optional[str], int, str]:
         return utt, os.path.abspath(out), int(x.shape[0]), ""
     except (AudioError, OSError, ValueError) as e:
         return utt, None, 0, f"{e}"
-
-
-def _check_text_rate(text: Dict[str, str], seconds: Dict[str, float],
-                     max_rate: Optional[float] = None) -> None:
-    """Raise a ``text:line`` error for a transcript far too long for its audio.
-
-    Args:
-        text: Utterance -> transcript (a :class:`~usm_espnet.data.kaldi.KaldiMap`
-            names file and line).
-        seconds: Utterance -> duration of the kept audio.
-        max_rate: Characters per second allowed (default
-            :data:`usm_espnet.data.kaldi.MAX_CHARS_PER_SECOND`).
-    """
-    from usm_espnet.data.kaldi import MAX_CHARS_PER_SECOND, DataDirError
-
-    max_rate = MAX_CHARS_PER_SECOND if max_rate is None else max_rate
-
-    for utt, dur in seconds.items():
-        n = len(text[utt].replace(" ", ""))
-        if dur > 0 and n / dur > max_rate:
-            where = text.where(utt) if hasattr(text, "where") else f"text: utterance {utt}"
-            raise DataDirError(
-                f"{where}: transcript of utterance {utt!r} has {n} characters for {dur:.2f} s "
-                f"of audio ({n / dur:.0f}/s, more than the {max_rate:g}/s speech can carry)")
 
 
 def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float = 20.0,
@@ -122,11 +88,12 @@ def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float 
     Raises:
         DataDirError: ``in_dir`` is invalid (``file:line``), nothing is left, or a
             kept transcript is far too long for its audio (``text:line``, see
-            :data:`usm_espnet.data.kaldi.MAX_CHARS_PER_SECOND`).
+            :func:`usm_espnet.data.validate.check_transcripts`).
     """
     from tqdm import tqdm
 
     from usm_espnet.data.kaldi import DataDir, DataDirError, read_datadir, write_datadir
+    from usm_espnet.data.validate import check_transcripts
 
     data = read_datadir(in_dir, validate=True, require_text=require_text)
     if lang_token and not data.utt2lang:
@@ -165,7 +132,7 @@ def format_data(in_dir: str, out_dir: str, min_dur: float = 0.3, max_dur: float 
     if not keep:
         raise DataDirError(f"{in_dir}: no utterance left after formatting ({counts})")
     if data.text:
-        _check_text_rate(data.text, {u: n / SR for u, (_, n) in keep.items()})
+        check_transcripts(data.text, {u: n / SR for u, (_, n) in keep.items()})
     ids = sorted(keep)
     text = {u: data.text[u] for u in ids} if data.text else {}
     if lang_token and text:

@@ -366,10 +366,21 @@ def frontend_rate(args: Any) -> int:
     return _parse_rate(conf.get("fs", 16000)) if isinstance(conf, dict) else 16000
 
 
+def _read_map(path: str, allow_empty_value: bool = False):
+    """:func:`~usm_espnet.data.kaldi.read_kaldi_map` with a BOM refused (ESPnet would keep it)."""
+    from usm_espnet.data.kaldi import DataDirError, read_kaldi_map
+
+    try:
+        return read_kaldi_map(path, allow_empty_value=allow_empty_value, bom="error")
+    except DataDirError as e:
+        raise PreflightError(str(e)) from None
+
+
 def check_sound_scp(path: str, rate: int = 16000, decoding: bool = False) -> Dict[str, float]:
     """Every entry of a ``wav.scp`` must be a readable, complete, finite mono file at ``rate``.
 
-    Piped commands and ark references are not opened (format them with stage 2).
+    Piped commands and ark references are not opened (format them with stage 2). The
+    checks are :func:`usm_espnet.data.validate.check_audio_file`'s.
 
     Args:
         path: The scp file.
@@ -382,56 +393,30 @@ def check_sound_scp(path: str, rate: int = 16000, decoding: bool = False) -> Dic
     Raises:
         PreflightError: ``path:line`` and the problem.
     """
-    import numpy as np
-    import soundfile as sf
+    from usm_espnet.data.audio import AudioError
+    from usm_espnet.data.validate import check_audio_file
 
-    from usm_espnet.data.audio import AudioError, check_wav_complete
-    from usm_espnet.data.kaldi import DataDirError, read_kaldi_map
-
-    try:
-        scp = read_kaldi_map(path, bom="error")
-    except DataDirError as e:
-        raise PreflightError(str(e)) from None
+    scp = _read_map(path)
     if not scp:
         raise PreflightError(f"{path}: no utterances (empty file): nothing to "
                              f"{'decode' if decoding else 'train on'}")
     out: Dict[str, float] = {}
     for utt, spec in scp.items():
-        where = f"{scp.where(utt)}: utterance {utt!r}"
         s = spec.strip()
         if s.endswith("|") or s.startswith("ark:") or ".ark:" in s:
             continue
-        if not os.path.isfile(s):
-            raise PreflightError(f"{where}: audio file {s} not found")
         try:
-            check_wav_complete(s)
-            info = sf.info(s)
+            info = check_audio_file(s, rate=rate, mono=True, advise=True)
         except AudioError as e:
-            raise PreflightError(f"{where}: {e}") from None
-        except Exception as e:  # noqa: BLE001 - soundfile raises several types
-            raise PreflightError(f"{where}: cannot read audio file {s}: {e}") from None
-        if info.frames <= 0:
-            raise PreflightError(f"{where}: audio file {s} holds no samples")
-        if info.samplerate != rate:
-            raise PreflightError(
-                f"{where}: {s} is {info.samplerate} Hz, the model expects {rate} Hz "
-                f"(stage 2, usm_espnet.bin.format_data, resamples)")
-        if info.channels != 1:
-            raise PreflightError(
-                f"{where}: {s} has {info.channels} channels, the model expects mono "
-                f"(stage 2, usm_espnet.bin.format_data, mixes down)")
-        if info.subtype in ("FLOAT", "DOUBLE"):
-            x, _ = sf.read(s, dtype="float32")
-            if not np.isfinite(x).all():
-                raise PreflightError(f"{where}: {s} holds "
-                                     f"{int(x.size - np.isfinite(x).sum())} non-finite "
-                                     f"samples (NaN or infinite)")
-        out[utt] = info.frames / info.samplerate
+            raise PreflightError(f"{scp.where(utt)}: utterance {utt!r}: {e}") from None
+        out[utt] = info.seconds
     return out
 
 
 def check_text(path: str, seconds: Optional[Dict[str, float]] = None):
     """Transcripts must be non-empty, free of control characters and fit their audio.
+
+    The checks are :func:`usm_espnet.data.validate.check_transcripts`'.
 
     Args:
         path: A Kaldi ``text`` file.
@@ -444,26 +429,14 @@ def check_text(path: str, seconds: Optional[Dict[str, float]] = None):
     Raises:
         PreflightError: ``path:line`` and the problem.
     """
-    from usm_espnet.data.kaldi import MAX_CHARS_PER_SECOND, DataDirError, find_control_char, read_kaldi_map
+    from usm_espnet.data.kaldi import DataDirError
+    from usm_espnet.data.validate import check_transcripts
 
+    text = _read_map(path, allow_empty_value=True)
     try:
-        text = read_kaldi_map(path, allow_empty_value=True, bom="error")
+        check_transcripts(text, seconds)
     except DataDirError as e:
         raise PreflightError(str(e)) from None
-    for utt, value in text.items():
-        if not value.strip():
-            raise PreflightError(f"{text.where(utt)}: empty transcript for utterance {utt!r}")
-        bad = find_control_char(value)
-        if bad is not None:
-            raise PreflightError(f"{text.where(utt)}: transcript of utterance {utt!r} contains "
-                                 f"control character {bad[1]} at position {bad[0]}")
-        dur = (seconds or {}).get(utt)
-        n = len(value.replace(" ", ""))
-        if dur and n / dur > MAX_CHARS_PER_SECOND:
-            raise PreflightError(
-                f"{text.where(utt)}: transcript of utterance {utt!r} has {n} characters for "
-                f"{dur:.2f} s of audio ({n / dur:.0f}/s, more than the "
-                f"{MAX_CHARS_PER_SECOND:g}/s speech can carry)")
     return text
 
 
@@ -472,7 +445,8 @@ def check_data(triples: Iterable[Sequence[str]], rate: int = 16000) -> None:
 
     ``sound`` files go through :func:`check_sound_scp`, ``text`` files through
     :func:`check_text`; other types are left to ESPnet. All files of the group must
-    list the same utterances (ESPnet would fail with a ``KeyError`` mid-epoch).
+    list the same utterances (ESPnet would fail with a ``KeyError`` mid-epoch;
+    :func:`usm_espnet.data.validate.check_same_ids`).
 
     Args:
         triples: ``(path, name, type)`` entries.
@@ -481,7 +455,8 @@ def check_data(triples: Iterable[Sequence[str]], rate: int = 16000) -> None:
     Raises:
         PreflightError: The first problem, naming file and line.
     """
-    from usm_espnet.data.kaldi import DataDirError, read_kaldi_map
+    from usm_espnet.data.kaldi import DataDirError
+    from usm_espnet.data.validate import check_same_ids
 
     triples = [tuple(t) for t in triples]
     seconds: Dict[str, float] = {}
@@ -493,16 +468,12 @@ def check_data(triples: Iterable[Sequence[str]], rate: int = 16000) -> None:
         if kind == "text":
             keys.append((path, check_text(path, seconds)))
         elif kind == "sound":
-            try:
-                keys.append((path, read_kaldi_map(path, bom="error")))
-            except DataDirError as e:
-                raise PreflightError(str(e)) from None
+            keys.append((path, _read_map(path)))
     for (p1, m1), (p2, m2) in zip(keys, keys[1:]):
-        for a, ma, b, mb in ((p1, m1, p2, m2), (p2, m2, p1, m1)):
-            missing = [k for k in ma if k not in mb]
-            if missing:
-                raise PreflightError(f"{ma.where(missing[0])}: utterance {missing[0]!r} is not "
-                                     f"in {b} ({len(missing)} of {a}'s utterances are not)")
+        try:
+            check_same_ids(m1, p1, m2, p2)
+        except DataDirError as e:
+            raise PreflightError(str(e)) from None
 
 
 def check_token_list(token_list: Any) -> None:

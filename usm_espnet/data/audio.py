@@ -4,9 +4,12 @@ A ``wav.scp`` value is a file path, a Kaldi ark reference (``foo.ark:123`` or
 ``ark:foo.ark:123``, read with kaldiio) or a shell command ending in ``|`` whose
 stdout is a WAV stream. :func:`load_audio` decodes one as float32 mono at a target
 rate (resampling with :func:`scipy.signal.resample_poly`), :func:`read_audio_info`
-reads only its rate and length, :func:`check_wav_complete` catches a truncated WAV,
-and :func:`iter_audio` walks the utterances of a :class:`~usm_espnet.data.kaldi.DataDir`.
-Problems with audio are :class:`AudioError`, whose message names the audio.
+reads only its rate and length, :func:`probe_audio_file` opens a plain file's header
+(missing, not a file, truncated or unreadable: :class:`AudioError`),
+:func:`check_wav_complete` catches a truncated WAV, and :func:`iter_audio` walks the
+utterances of a :class:`~usm_espnet.data.kaldi.DataDir`. Problems with audio are
+:class:`AudioError`, whose message names the audio. What is *acceptable* audio (rate,
+channels, finite samples) is decided in :mod:`usm_espnet.data.validate`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import re
 import struct
 import subprocess
+from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -35,10 +39,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AudioError",
+    "AudioFileInfo",
     "AudioIterator",
     "check_wav_complete",
     "iter_audio",
     "load_audio",
+    "probe_audio_file",
     "read_audio_info",
 ]
 
@@ -329,15 +335,51 @@ def read_audio_info(spec: str) -> Tuple[int, int]:
     if _spec_kind(spec) != "file":
         x, sr = _read_native(spec)
         return sr, int(x.shape[0])
+    info = probe_audio_file(spec.strip())
+    return info.samplerate, info.frames
+
+
+@dataclass(frozen=True)
+class AudioFileInfo:
+    """What the header of a plain audio file says (see :func:`probe_audio_file`)."""
+
+    path: str
+    samplerate: int
+    frames: int
+    channels: int
+    #: libsndfile's sample format (``PCM_16``, ``FLOAT``, ...).
+    subtype: str
+
+    @property
+    def seconds(self) -> float:
+        """Duration in seconds."""
+        return self.frames / self.samplerate if self.samplerate > 0 else 0.0
+
+
+def probe_audio_file(path: str) -> AudioFileInfo:
+    """Open a plain audio file's header: it must exist, be complete and readable.
+
+    Only headers are read (see :func:`check_wav_complete`), not the samples.
+
+    Args:
+        path: An audio file.
+
+    Returns:
+        Its rate, length, channels and sample format.
+
+    Raises:
+        AudioError: ``audio file not found: <path>``, ``not a regular file: <path>``,
+            ``truncated audio file <path>: ...`` or ``cannot read audio file <path>: ...``.
+    """
     import soundfile as sf
 
-    path = spec.strip()
     _check_file(path)
     try:
         info = sf.info(path)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - libsndfile raises several types
         raise AudioError(f"cannot read audio file {path}: {e}") from None
-    return int(info.samplerate), int(info.frames)
+    return AudioFileInfo(path, int(info.samplerate), int(info.frames), int(info.channels),
+                         str(info.subtype))
 
 
 class AudioIterator:

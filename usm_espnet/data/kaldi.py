@@ -20,6 +20,10 @@ Every error about a file is a :class:`DataDirError` whose message starts with th
 file path and, where one applies, the 1-based line number, e.g.
 ``data/train/text:17: empty transcript for utterance 'x'``. Audio is read by
 :mod:`usm_espnet.data.audio`, whose problems are :class:`~usm_espnet.data.audio.AudioError`.
+The checks of :func:`validate_datadir` live in :mod:`usm_espnet.data.validate`, shared
+with the preflight and ``format_data``; ``MAX_CHARS_PER_SECOND``,
+``EXPECTED_SAMPLE_RATE``, ``MAX_SEGMENT_OVERSHOOT`` and ``find_control_char`` are
+still importable from here.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from typing import (
     Any,
@@ -42,15 +45,12 @@ from typing import (
     Union,
 )
 
-from usm_espnet.data.audio import AudioError, read_audio_info
 from usm_espnet.utils import replace_dir
 
 __all__ = [
-    "MAX_CHARS_PER_SECOND",
     "DataDir",
     "DataDirError",
     "KaldiMap",
-    "find_control_char",
     "read_datadir",
     "read_kaldi_map",
     "where_of",
@@ -66,18 +66,6 @@ logger = logging.getLogger(__name__)
 PathLike = Union[str, "os.PathLike[str]"]
 Segment = Tuple[str, float, float]
 
-#: Sample rate that ``validate_datadir(check_audio=True)`` requires.
-EXPECTED_SAMPLE_RATE = 16000
-#: Most transcript characters (spaces excluded) per second of audio that speech can
-#: plausibly carry: fast read speech is ~15-20 in alphabetic scripts (20.6 at most in
-#: the FLEURS stand-in), fewer in Han script. Beyond it the transcript does not belong
-#: to the audio, and a CTC model with 40 ms frames (25 per second) could not emit it.
-MAX_CHARS_PER_SECOND = 50.0
-#: How far (seconds) a segment may run past the end of its recording before
-#: ``check_audio`` complains (the default ``--max-overshoot`` of Kaldi's
-#: ``extract-segments``).
-MAX_SEGMENT_OVERSHOOT = 0.5
-
 # Files in the order they are checked.
 _UTT_FILES = ("text", "utt2spk", "utt2lang", "utt2dur")
 _KNOWN_FILES = ("wav.scp", "segments") + _UTT_FILES + ("spk2utt",)
@@ -92,24 +80,18 @@ class DataDirError(ValueError):
     """
 
 
-def find_control_char(text: str) -> Optional[Tuple[int, str]]:
-    """First control character (Unicode category ``Cc``, tab excepted) in ``text``.
+#: Names that moved to :mod:`usm_espnet.data.validate`, still importable from here.
+_MOVED = ("EXPECTED_SAMPLE_RATE", "MAX_CHARS_PER_SECOND", "MAX_SEGMENT_OVERSHOOT",
+          "find_control_char")
 
-    Control characters in a transcript are invisible in most editors, some of them
-    (``\\x0b``, ``\\x1c``..``\\x1f``, ``\\x85``) split words for Python's
-    ``str.split`` and others (``\\r``) break lines in other tools; a token list
-    built from such text would hold them as graphemes.
 
-    Args:
-        text: A transcript.
+def __getattr__(name: str) -> Any:
+    # Lazy: usm_espnet.data.validate imports this module.
+    if name in _MOVED:
+        from usm_espnet.data import validate
 
-    Returns:
-        ``(0-based position, "U+XXXX")`` of the first one, or None.
-    """
-    for i, c in enumerate(text):
-        if c != "\t" and unicodedata.category(c) == "Cc":
-            return i, f"U+{ord(c):04X}"
-    return None
+        return getattr(validate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- maps
@@ -397,167 +379,14 @@ def _build(raw: Dict[str, KaldiMap]) -> DataDir:
 # ------------------------------------------------------------------- validation
 
 
-def _check_sorted(m: KaldiMap) -> None:
-    prev: Optional[str] = None
-    for key in m:
-        # Python compares str by code point, which is UTF-8 byte (LC_ALL=C) order.
-        if prev is not None and key < prev:
-            raise DataDirError(
-                f"{m.where(key)}: file is not sorted (LC_ALL=C sort): key {key!r} "
-                f"comes after {prev!r}"
-            )
-        prev = key
-
-
-def _check_single_token(m: KaldiMap, what: str) -> None:
-    for key, value in m.items():
-        if len(value.split()) != 1:
-            raise DataDirError(
-                f"{m.where(key)}: {what} of utterance {key!r} must be one token, got {value!r}"
-            )
-
-
-def _check_same_ids(
-    utts: KaldiMap, src_name: str, other: KaldiMap, other_name: str
-) -> None:
-    """Both directions: ids in ``other`` must be utterances, and vice versa."""
-    for key in other:
-        if key not in utts:
-            raise DataDirError(
-                f"{other.where(key)}: utterance {key!r} not found in {src_name}"
-            )
-    for key in utts:
-        if key not in other:
-            raise DataDirError(
-                f"{utts.where(key)}: utterance {key!r} has no entry in {other_name}"
-            )
-
-
-def _check_spk2utt(spk2utt: KaldiMap, utt2spk: KaldiMap) -> None:
-    if not utt2spk:
-        raise DataDirError(f"{spk2utt.path}: spk2utt present but utt2spk is missing")
-    seen: Dict[str, str] = {}
-    for spk, value in spk2utt.items():
-        where = spk2utt.where(spk)
-        for utt in value.split():
-            if utt in seen:
-                raise DataDirError(
-                    f"{where}: utterance {utt!r} listed more than once (also under "
-                    f"speaker {seen[utt]!r})"
-                )
-            seen[utt] = spk
-            actual = utt2spk.get(utt)
-            if actual is None:
-                raise DataDirError(f"{where}: utterance {utt!r} is not in utt2spk")
-            if actual != spk:
-                raise DataDirError(
-                    f"{where}: utterance {utt!r} listed under speaker {spk!r} but "
-                    f"utt2spk maps it to {actual!r}"
-                )
-    for utt, spk in utt2spk.items():
-        if utt not in seen:
-            raise DataDirError(
-                f"{utt2spk.where(utt)}: utterance {utt!r} (speaker {spk!r}) is not "
-                f"listed in spk2utt"
-            )
-
-
-def _validate(
-    root: str,
-    raw: Dict[str, KaldiMap],
-    data: DataDir,
-    require_text: bool,
-    check_audio: bool,
-) -> None:
-    wav_scp = raw["wav.scp"]
-    if not wav_scp:
-        raise DataDirError(f"{wav_scp.path}: file is empty")
-    if require_text and "text" not in raw:
-        raise DataDirError(f"{os.path.join(root, 'text')}: file not found (required)")
-    for name in _KNOWN_FILES:
-        if name in raw:
-            _check_sorted(raw[name])
-
-    # Per-file content.
-    segments = data.segments
-    assert isinstance(segments, KaldiMap)
-    for utt, (rec, start, end) in segments.items():
-        where = segments.where(utt)
-        if rec not in wav_scp:
-            raise DataDirError(f"{where}: unknown recording {rec!r} (not in wav.scp)")
-        if start < 0:
-            raise DataDirError(f"{where}: negative start time {start} for utterance {utt!r}")
-        if end != -1 and end <= start:
-            raise DataDirError(
-                f"{where}: end time {end} <= start time {start} for utterance {utt!r}"
-            )
-    if "text" in raw:
-        text = raw["text"]
-        for utt, value in text.items():
-            if not value.strip():
-                raise DataDirError(f"{text.where(utt)}: empty transcript for utterance {utt!r}")
-            bad = find_control_char(value)
-            if bad is not None:
-                raise DataDirError(
-                    f"{text.where(utt)}: transcript of utterance {utt!r} contains control "
-                    f"character {bad[1]} at position {bad[0]}"
-                )
-    for name, what in (("utt2spk", "speaker id"), ("utt2lang", "language")):
-        if name in raw:
-            _check_single_token(raw[name], what)
-    utt2dur = data.utt2dur
-    assert isinstance(utt2dur, KaldiMap)
-    for utt, dur in utt2dur.items():
-        if dur < 0:
-            raise DataDirError(
-                f"{utt2dur.where(utt)}: negative duration {dur} for utterance {utt!r}"
-            )
-
-    # Cross-file consistency of utterance ids.
-    utts: KaldiMap = segments if "segments" in raw else wav_scp
-    src_name = "segments" if "segments" in raw else "wav.scp"
-    for name in _UTT_FILES:
-        if name in raw:
-            _check_same_ids(utts, src_name, raw[name], name)
-    if "spk2utt" in raw:
-        _check_spk2utt(raw["spk2utt"], raw.get("utt2spk", KaldiMap()))
-
-    if check_audio:
-        _check_audio(wav_scp, segments)
-
-
-def _check_audio(wav_scp: KaldiMap, segments: KaldiMap) -> None:
-    durations: Dict[str, float] = {}
-    for rec, spec in wav_scp.items():
-        where = wav_scp.where(rec)
-        try:
-            sr, n = read_audio_info(spec)
-        except AudioError as e:
-            raise DataDirError(f"{where}: recording {rec!r}: {e}") from None
-        if sr != EXPECTED_SAMPLE_RATE:
-            raise DataDirError(
-                f"{where}: recording {rec!r} ({spec}): expected {EXPECTED_SAMPLE_RATE} Hz, "
-                f"got {sr} Hz"
-            )
-        if n == 0:
-            raise DataDirError(f"{where}: recording {rec!r} ({spec}) holds no samples")
-        durations[rec] = n / sr
-    for utt, (rec, start, end) in segments.items():
-        dur = durations[rec]
-        if start >= dur or (end != -1 and end > dur + MAX_SEGMENT_OVERSHOOT):
-            raise DataDirError(
-                f"{segments.where(utt)}: segment {start}-{end} s of utterance {utt!r} "
-                f"lies outside recording {rec!r} ({dur:.3f} s)"
-            )
-
-
 def validate_datadir(
     path: PathLike, require_text: bool = True, check_audio: bool = False
 ) -> None:
     """Check a data directory; raise on the first problem found.
 
-    Checks: malformed lines, duplicate ids, C-order sorting, empty transcripts,
-    control characters in transcripts (see :func:`find_control_char`),
+    The checks are :func:`usm_espnet.data.validate.check_datadir`'s: malformed
+    lines, duplicate ids, C-order sorting, empty transcripts, control characters
+    in transcripts (see :func:`usm_espnet.data.validate.find_control_char`),
     consistent utterance ids across ``text``/``utt2spk``/``utt2lang``/``utt2dur``
     and ``wav.scp`` (or ``segments``), segment times and recordings, numeric
     durations, ``spk2utt`` against ``utt2spk`` and, optionally, the audio itself.
@@ -566,8 +395,9 @@ def validate_datadir(
         path: The data directory.
         require_text: Fail if ``text`` is absent.
         check_audio: Also open every recording (headers only): it must be readable,
-            complete (see :func:`check_wav_complete`), non-empty and 16 kHz, and
-            segments must lie within it.
+            complete (see :func:`~usm_espnet.data.audio.check_wav_complete`),
+            non-empty and 16 kHz, and segments must lie within it
+            (:func:`usm_espnet.data.validate.check_recordings`).
 
     Raises:
         DataDirError: Message ``"<dir>/<file>:<line>: ..."`` (line where one applies).
@@ -601,7 +431,9 @@ def read_datadir(
     root, raw = _read_files(path)
     data = _build(raw)
     if validate:
-        _validate(root, raw, data, require_text, check_audio)
+        from usm_espnet.data.validate import check_datadir
+
+        check_datadir(root, raw, data, require_text, check_audio)
     return data
 
 
