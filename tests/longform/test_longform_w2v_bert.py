@@ -205,7 +205,7 @@ def test_five_minutes_decode_in_stream_mode_with_bounded_memory(imported, tmp_pa
     assert stats[1].startswith("rec_five\t300.0")
     print("peak RSS growth (MB): " + ", ".join(f"{n} min {m} {v:.1f}" for (n, m), v in grow.items()))
     # stream: the same memory for 5 minutes as for 1 (the margin is the allocator's noise:
-    # differences of 2-17 MB measured, each decode in its own process); one pass holds the whole recording's features and
-    # activations (about 600 MB)
+    # differences of 2-17 MB measured, each decode in its own process); one pass holds the
+    # whole recording's features and activations (about 600 MB)
     assert grow["five", "stream"] < min(120.0, grow["one", "stream"] + 40.0), grow
     assert grow["five", "stream"] < 0.25 * grow["five", "onepass"], grow
