@@ -25,6 +25,12 @@ and may be empty). Without it every recording gets the ``lang`` argument of
 utterance per recording (the whole recording is the utterance; long-form inference windows
 it, see :mod:`usm_espnet.longform`). The synthetic stand-in in exactly that layout is
 :mod:`usm_espnet.standin.longform`.
+
+Why not lhotse's ``prepare_earnings21`` / ``prepare_earnings22`` (lhotse 1.33.0): each
+asserts the full release (exactly 44 / 125 mp3 files), so a subset or a converted copy
+(wav, flac) cannot be read, and it keeps only the words of an ``.nlp`` file (no
+punctuation or case columns, no language per recording); its failures are bare
+``assert`` statements.
 """
 
 from __future__ import annotations

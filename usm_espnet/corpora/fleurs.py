@@ -25,6 +25,13 @@ files have no header and seven tab-separated columns:
 :func:`prepare_fleurs` reads such a corpus (extracting the archives once, idempotently)
 and writes one Kaldi data directory per split, as lhotse's recipe modules do. The
 synthetic stand-in in exactly that layout is :mod:`usm_espnet.standin.fleurs`.
+
+Why not lhotse's ``prepare_fleurs`` (lhotse 1.33.0): it reads the layout its own
+downloader writes (``metadata/<lang>/<split>.tsv`` beside ``<lang>/<split>/*.wav``),
+not the published one above (tsv files beside ``audio/<split>.tar.gz``), unpacks each
+tsv row without a check (a short row is a bare ``ValueError`` naming no file or line),
+and makes speaker ids up from sentence ids; here a short row is one error naming the
+tsv file and line, and a row whose audio is missing a counted skip naming its line.
 """
 
 from __future__ import annotations

@@ -24,6 +24,12 @@ The checks of :func:`validate_datadir` live in :mod:`usm_espnet.data.validate`, 
 with the preflight and ``format_data``; ``MAX_CHARS_PER_SECOND``,
 ``EXPECTED_SAMPLE_RATE``, ``MAX_SEGMENT_OVERSHOOT`` and ``find_control_char`` are
 still importable from here.
+
+Why our own reader and not ``lhotse.kaldi.load_kaldi_data_dir`` (lhotse 1.33.0, measured
+with ``tools/lhotse_eval.py``): lhotse loads a ``text`` with a duplicate id (keeping the
+second transcript), drops a transcript whose utterance has no audio and accepts unsorted
+files, all without a word, and a byte-order mark ends in a bare ``KeyError``; here each
+is one ``file:line`` error (the bad-input matrix of docs/reliability.md).
 """
 
 from __future__ import annotations
