@@ -117,6 +117,21 @@ def test_train_and_decode_with_registered_encoder(tmp_path, run_module, monkeypa
     r = run_module(["usm_espnet.bin.asr_inference", *decode_common, "--output_dir", "dec_lm_lang",
                     *lm_opts, "--utt2lang", "data/utt2lang"], tmp_path)
     assert "3-gram LMs trained" in r.stderr and "aa_xx: 3 sentences, bb_xx: 5 sentences" in r.stderr
+    # the recipe's LM tuning script (egs/fleurs/asr1/local/tune_token_lm.py) encodes once
+    # through the same ctc_greedy helpers; beam 1 with LM weight 0 is the greedy path
+    (tmp_path / "lang_token_sets.json").write_text('{"aa_xx": [0, 1, 2, 3, 4], "bb_xx": [0, 1, 2, 3, 4]}')
+    tune = subprocess.run(
+        [sys.executable, str(ROOT / "egs/fleurs/asr1/local/tune_token_lm.py"), "--exp", "exp",
+         "--model", "valid.loss.best.pth", "--data", "data", "--train_text", "data/text",
+         "--lang_token_sets", "lang_token_sets.json", "--grid", "3:0.0:0.0:1", "3:1.0:1.0:4"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1"))
+    assert tune.returncode == 0, tune.stderr[-3000:]
+    out = tune.stdout.splitlines()
+    assert out[0] == "# 8 utterances of data encoded" + out[0].split("encoded", 1)[1]
+    greedy_cer = out[1].split("CER ")[1]
+    assert out[2].startswith("order=3 weight=0.0 bonus=0.0 beam=1: CER " + greedy_cer + " "), out
+    assert out[3].startswith("order=3 weight=1.0 bonus=1.0 beam=4: CER "), out
     greedy_text = (tmp_path / "dec_greedy" / "1best_recog" / "text").read_text()
     assert (tmp_path / "dec_lm0" / "1best_recog" / "text").read_text() == greedy_text
     for d in ("dec_beam", "dec_greedy", "dec_lm", "dec_lm_lang"):

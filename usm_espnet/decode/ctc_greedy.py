@@ -63,8 +63,6 @@ def load_lang_masks(lang_token_sets: str, utt2lang: str, vocab_size: int):
         m = torch.zeros(vocab_size, dtype=torch.bool)
         m[torch.tensor(ids, dtype=torch.long)] = True
         masks[lang] = m
-    from usm_espnet.data.kaldi import read_kaldi_map
-
     raw = read_kaldi_map(utt2lang)  # file:line errors; a byte-order mark is dropped
     u2l = {}
     for utt, lang in raw.items():
@@ -136,6 +134,89 @@ def _ngram_lms(ngram_text: str, order: int, tokenizer, converter, vocab_size: in
     return lms
 
 
+def load_model(asr_train_config: str, asr_model_file: str, device: str = "cpu"):
+    """-> (model in eval mode, its training args, token converter, tokenizer)."""
+    from espnet2.tasks.asr import ASRTask
+    from espnet2.text.build_tokenizer import build_tokenizer
+    from espnet2.text.token_id_converter import TokenIDConverter
+
+    model, args = ASRTask.build_model_from_file(asr_train_config, asr_model_file, device)
+    model.eval()
+    if getattr(model, "ctc", None) is None:
+        raise ValueError(f"{asr_model_file}: the model has no CTC head; greedy CTC needs one")
+    converter = TokenIDConverter(token_list=list(args.token_list))
+    tokenizer = build_tokenizer(
+        token_type=args.token_type,
+        bpemodel=getattr(args, "bpemodel", None),
+        non_linguistic_symbols=getattr(args, "non_linguistic_symbols", None),
+    )
+    return model, args, converter, tokenizer
+
+
+def build_loader(args, data_path_and_name_and_type: Sequence[Tuple[str, str, str]],
+                 batch_size: int = 8, key_file: Optional[str] = None, num_workers: int = 0):
+    """ESPnet's inference iterator over ``data_path_and_name_and_type`` (batches of (keys, batch))."""
+    from espnet2.tasks.asr import ASRTask
+
+    return ASRTask.build_streaming_iterator(
+        data_path_and_name_and_type,
+        dtype="float32",
+        batch_size=batch_size,
+        key_file=key_file,
+        num_workers=num_workers,
+        preprocess_fn=ASRTask.build_preprocess_fn(args, False),
+        collate_fn=ASRTask.build_collate_fn(args, False),
+        inference=True,
+    )
+
+
+def _encode(model, speech, lens, keys, device, adapters=None, u2l_ad=None):
+    """Encoder output of one batch; with ``adapters``, one sub-batch per language."""
+    if adapters is None:
+        enc, enc_lens = model.encode(speech, lens)
+        return (enc[0] if isinstance(enc, tuple) else enc), enc_lens
+    groups: dict = {}
+    for i, k in enumerate(keys):
+        lang = u2l_ad.get(k)
+        groups.setdefault(lang if lang in adapters.bank else None, []).append(i)
+    enc_lens = torch.zeros(len(keys), dtype=torch.long, device=device)
+    parts = {}
+    for lang, idx in groups.items():
+        adapters.set_language(lang)
+        sel = torch.tensor(idx, device=device)
+        e, el = model.encode(speech[sel], lens[sel])
+        parts[lang] = (idx, e[0] if isinstance(e, tuple) else e, el)
+    T = max(p[1].size(1) for p in parts.values())
+    enc = None
+    for idx, e, el in parts.values():
+        if enc is None:
+            enc = e.new_zeros(len(keys), T, e.size(2))
+        enc[idx, : e.size(1)] = e
+        enc_lens[idx] = el
+    return enc, enc_lens
+
+
+def ctc_log_probs(model, loader, device: str = "cpu", masks=None, u2l=None,
+                  utt2lang: Optional[str] = None, adapters=None, u2l_ad=None):
+    """Yield (keys, CTC log-probabilities (B, T, V), valid frames (B,)) batch by batch.
+
+    With ``masks`` ({lang: bool (V,)}) and ``u2l`` ({utt: lang}; ``utt2lang`` names its
+    file in errors) each utterance's tokens outside its language are set to -inf; with
+    ``adapters`` each utterance is encoded with its language's (``u2l_ad``).
+    Gradients are off.
+    """
+    with torch.no_grad():
+        for keys, batch in loader:
+            speech = batch["speech"].to(device)
+            lens = batch["speech_lengths"].to(device)
+            enc, enc_lens = _encode(model, speech, lens, keys, device, adapters, u2l_ad)
+            logp = model.ctc.log_softmax(enc)
+            if masks is not None:
+                allowed = torch.stack([masks[_lang_of(u2l, k, utt2lang)] for k in keys]).to(device)
+                logp = logp.masked_fill(~allowed[:, None, :], float("-inf"))
+            yield keys, logp, enc_lens
+
+
 def decode(
     asr_train_config: str,
     asr_model_file: str,
@@ -159,32 +240,10 @@ def decode(
     Returns:
         The number of utterances decoded.
     """
-    from espnet2.tasks.asr import ASRTask
-    from espnet2.text.build_tokenizer import build_tokenizer
-    from espnet2.text.token_id_converter import TokenIDConverter
-
     device = "cuda" if ngpu > 0 else "cpu"
-    model, args = ASRTask.build_model_from_file(asr_train_config, asr_model_file, device)
-    model.eval()
-    if getattr(model, "ctc", None) is None:
-        raise ValueError(f"{asr_model_file}: the model has no CTC head; greedy CTC needs one")
+    model, args, converter, tokenizer = load_model(asr_train_config, asr_model_file, device)
     token_list = list(args.token_list)
-    converter = TokenIDConverter(token_list=token_list)
-    tokenizer = build_tokenizer(
-        token_type=args.token_type,
-        bpemodel=getattr(args, "bpemodel", None),
-        non_linguistic_symbols=getattr(args, "non_linguistic_symbols", None),
-    )
-    loader = ASRTask.build_streaming_iterator(
-        data_path_and_name_and_type,
-        dtype="float32",
-        batch_size=batch_size,
-        key_file=key_file,
-        num_workers=num_workers,
-        preprocess_fn=ASRTask.build_preprocess_fn(args, False),
-        collate_fn=ASRTask.build_collate_fn(args, False),
-        inference=True,
-    )
+    loader = build_loader(args, data_path_and_name_and_type, batch_size, key_file, num_workers)
     blank = getattr(model, "blank_id", 0)
     adapters, u2l_ad = None, {}
     if adapters_dir:
@@ -215,53 +274,24 @@ def decode(
             u2l = dict(read_kaldi_map(utt2lang).items())
     results = {}
     start = time.time()
-    with torch.no_grad():
-        for keys, batch in loader:
-            speech = batch["speech"].to(device)
-            lens = batch["speech_lengths"].to(device)
-            if adapters is None:
-                enc, enc_lens = model.encode(speech, lens)
-                if isinstance(enc, tuple):
-                    enc = enc[0]
-            else:  # one sub-batch per language, each with its own adapters
-                groups: dict = {}
-                for i, k in enumerate(keys):
-                    lang = u2l_ad.get(k)
-                    groups.setdefault(lang if lang in adapters.bank else None, []).append(i)
-                enc_lens = torch.zeros(len(keys), dtype=torch.long, device=device)
-                parts = {}
-                for lang, idx in groups.items():
-                    adapters.set_language(lang)
-                    sel = torch.tensor(idx, device=device)
-                    e, el = model.encode(speech[sel], lens[sel])
-                    parts[lang] = (idx, e[0] if isinstance(e, tuple) else e, el)
-                T = max(p[1].size(1) for p in parts.values())
-                enc = None
-                for idx, e, el in parts.values():
-                    if enc is None:
-                        enc = e.new_zeros(len(keys), T, e.size(2))
-                    enc[idx, : e.size(1)] = e
-                    enc_lens[idx] = el
-            logp = model.ctc.log_softmax(enc)
-            if masks is not None:
-                allowed = torch.stack([masks[_lang_of(u2l, k, utt2lang)] for k in keys]).to(device)
-                logp = logp.masked_fill(~allowed[:, None, :], float("-inf"))
-            if lms is None:
-                hyps = greedy_ids(logp, enc_lens, blank=blank)
-            else:
-                hyps = []
-                for b, key in enumerate(keys):
-                    lang = None if None in lms else _lang_of(u2l, key, utt2lang)
-                    if lang not in lms:
-                        raise ValueError(f"{ngram_text}: no training transcripts in language {lang!r} "
-                                         f"(utterance {key!r})")
-                    rows = logp[b, : int(enc_lens[b])].float().cpu().numpy()
-                    hyps.append(prefix_beam_search(rows, ngram_beam, blank, lms[lang],
-                                                   ngram_weight, ngram_bonus)[0])
-            for b, (key, ids) in enumerate(zip(keys, hyps)):
-                tokens = converter.ids2tokens(ids)
-                conf = ctc_confidence(logp[b], int(enc_lens[b]), blank)
-                results[key] = (tokenizer.tokens2text(tokens), tokens, ids, conf)
+    for keys, logp, enc_lens in ctc_log_probs(model, loader, device, masks, u2l, utt2lang,
+                                             adapters, u2l_ad):
+        if lms is None:
+            hyps = greedy_ids(logp, enc_lens, blank=blank)
+        else:
+            hyps = []
+            for b, key in enumerate(keys):
+                lang = None if None in lms else _lang_of(u2l, key, utt2lang)
+                if lang not in lms:
+                    raise ValueError(f"{ngram_text}: no training transcripts in language {lang!r} "
+                                     f"(utterance {key!r})")
+                rows = logp[b, : int(enc_lens[b])].float().cpu().numpy()
+                hyps.append(prefix_beam_search(rows, ngram_beam, blank, lms[lang],
+                                               ngram_weight, ngram_bonus)[0])
+        for b, (key, ids) in enumerate(zip(keys, hyps)):
+            tokens = converter.ids2tokens(ids)
+            conf = ctc_confidence(logp[b], int(enc_lens[b]), blank)
+            results[key] = (tokenizer.tokens2text(tokens), tokens, ids, conf)
     out = Path(output_dir) / "1best_recog"
     keys = sorted(results)
     for name, fmt in (("text", lambda r: r[0]), ("token", lambda r: " ".join(r[1])),

@@ -32,12 +32,9 @@ def main(argv=None) -> int:
 
     import jiwer
     import torch
-    from espnet2.tasks.asr import ASRTask
-    from espnet2.text.build_tokenizer import build_tokenizer
-    from espnet2.text.token_id_converter import TokenIDConverter
 
     from usm_espnet.data.kaldi import read_kaldi_map
-    from usm_espnet.decode.ctc_greedy import greedy_ids, load_lang_masks
+    from usm_espnet.decode.ctc_greedy import build_loader, ctc_log_probs, greedy_ids, load_lang_masks, load_model
     from usm_espnet.decode.ctc_prefix_beam import prefix_beam_search
     from usm_espnet.decode.ngram_lm import train_lms
     from usm_espnet.registry import register
@@ -50,27 +47,16 @@ def main(argv=None) -> int:
         except ValueError:
             p.error(f"--grid {g!r}: expected order:weight:bonus:beam, e.g. 6:0.8:2.0:8")
     register(["espnet2.tasks.asr"])
-    model, train_args = ASRTask.build_model_from_file(f"{args.exp}/config.yaml",
-                                                      f"{args.exp}/{args.model}", "cpu")
-    model.eval()
+    model, train_args, conv, tok = load_model(f"{args.exp}/config.yaml", f"{args.exp}/{args.model}")
     tokens = list(train_args.token_list)
-    conv = TokenIDConverter(tokens)
-    tok = build_tokenizer(token_type=train_args.token_type)
-    masks, u2l = load_lang_masks(args.lang_token_sets, f"{args.data}/utt2lang", len(tokens))
-    loader = ASRTask.build_streaming_iterator(
-        [(f"{args.data}/wav.scp", "speech", "sound")], dtype="float32", batch_size=16,
-        key_file=None, num_workers=0, preprocess_fn=ASRTask.build_preprocess_fn(train_args, False),
-        collate_fn=ASRTask.build_collate_fn(train_args, False), inference=True)
+    u2l_file = f"{args.data}/utt2lang"
+    masks, u2l = load_lang_masks(args.lang_token_sets, u2l_file, len(tokens))
+    loader = build_loader(train_args, [(f"{args.data}/wav.scp", "speech", "sound")], batch_size=16)
     scores = {}
     t0 = time.time()
-    with torch.no_grad():
-        for keys, batch in loader:
-            enc, lens = model.encode(batch["speech"], batch["speech_lengths"])
-            lp = model.ctc.log_softmax(enc)
-            allowed = torch.stack([masks[u2l[k]] for k in keys])
-            lp = lp.masked_fill(~allowed[:, None, :], float("-inf"))
-            for i, k in enumerate(keys):
-                scores[k] = lp[i, : int(lens[i])].numpy()
+    for keys, lp, lens in ctc_log_probs(model, loader, masks=masks, u2l=u2l, utt2lang=u2l_file):
+        for i, k in enumerate(keys):
+            scores[k] = lp[i, : int(lens[i])].numpy()
     print(f"# {len(scores)} utterances of {args.data} encoded in {time.time() - t0:.1f} s", flush=True)
     refs = dict(read_kaldi_map(f"{args.data}/text").items())
 
