@@ -1,6 +1,7 @@
 """Noisy student: pseudo-labelling rounds for an unseen language (USM, arXiv 2303.01037).
 
-One round (stage 12 of ``egs/TEMPLATE/asr.sh`` runs ``iterations`` of them per language):
+One round (stage 12 of ``egs/TEMPLATE/asr.sh``, in ``adapt_stages.sh``, runs ``iterations``
+of them per language):
 
 1. the teacher (first stage 10's ``full`` or ``adapters`` model, then the previous
    student) decodes the language's untranscribed audio with greedy CTC, which also

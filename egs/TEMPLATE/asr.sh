@@ -3,6 +3,14 @@
 # Shared stage template for usm-espnet ASR recipes (called by egs/<corpus>/<task>/run.sh,
 # from the recipe directory).
 #
+# This file is the driver: the options and their checks, the stage machinery (markers,
+# training, decoding, scoring helpers) and the ASR stages 1-3 (data, format, token list) and
+# 6-9 (statistics, training, decoding, scoring). Two parts live in files it sources where
+# their stages fall in the order:
+#   pretrain_stages.sh  stages 4-5: BEST-RQ pre-training and MOST (with --ssl_config/--most_config)
+#   adapt_stages.sh     stages 10-12: unseen languages: full fine-tuning, adapters, noisy student
+# The options each stage's marker records are listed here for all twelve (options_of_stage).
+#
 # Every stage is idempotent: it writes into a temporary place, renames when
 # complete and leaves a marker (<dir>/.done.stage<N>), so a rerun skips finished
 # stages unless --force true. A marker records the options of its stage and the
@@ -263,87 +271,15 @@ if run_stage 3 "${token_dir}"; then
     end_stage 3 "${token_dir}"
 fi
 
+# ------------------------------------------------ pre-training (stages 4-5): pretrain_stages.sh
+# (defines bestrq_health, which stage 7 calls again when it fine-tunes from the BEST-RQ model)
+# shellcheck source=pretrain_stages.sh
+. "${template_dir}/pretrain_stages.sh"
+
 train_data_opts="--train_data_path_and_name_and_type ${dump_dir}/raw/${train_set}/wav.scp,speech,sound \
     --train_data_path_and_name_and_type ${dump_dir}/raw/${train_set}/text,text,text \
     --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/wav.scp,speech,sound \
     --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/text,text,text"
-
-if [ -z "${ssl_config}" ] && [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 4 ]; then
-    if [ -n "${init_encoder}" ]; then
-        log "Stages 4-5: skipped (no --ssl_config: the encoder starts from --init_encoder ${init_encoder})"
-    else
-        log "Stages 4-5: skipped (no --ssl_config: the ASR model starts from scratch)"
-    fi
-fi
-if [ -n "${ssl_config}" ] && run_stage 4 "${ssl_stats_dir}"; then
-    begin 4 "pre-training data (${data_dir}/${ssl_train_set}) and statistics -> ${ssl_stats_dir}"
-    need 1 "${data_dir}"; need 2 "${dump_dir}/raw"
-    [ -f "${data_dir}/${ssl_train_set}/wav.scp" ] || die "no ${data_dir}/${ssl_train_set}/wav.scp: \
-put untranscribed audio under <root>/<lang>/wav.lst and run python -m usm_espnet.bin.prepare_untranscribed \
---root <root> --out_dir ${data_dir}/${ssl_train_set}, or pretrain on labelled audio with --ssl_train_set ${train_set}"
-    if [[ " ${train_set} ${valid_set} ${test_sets} " == *" ${ssl_train_set} "* ]]; then
-        log "pre-training on ${dump_dir}/raw/${ssl_train_set} as formatted by stage 2"
-    else
-        ${python} -m usm_espnet.bin.format_data --in_dir "${data_dir}/${ssl_train_set}" \
-            --out_dir "${dump_dir}/raw/${ssl_train_set}" --min_dur "${min_dur}" --max_dur "${max_dur}" \
-            --require_text false --nj "${nj}"
-    fi
-    rm -rf "${ssl_stats_dir}.tmp"; mkdir -p "$(dirname "${ssl_stats_dir}")"
-    # shellcheck disable=SC2086
-    ${python} -m usm_espnet.bin.ssl_train --collect_stats true --config "${ssl_config}" \
-        --train_data_path_and_name_and_type "${dump_dir}/raw/${ssl_train_set}/wav.scp,speech,sound" \
-        --valid_data_path_and_name_and_type "${dump_dir}/raw/${valid_set}/wav.scp,speech,sound" \
-        --train_shape_file "${dump_dir}/raw/${ssl_train_set}/utt2num_samples" \
-        --valid_shape_file "${dump_dir}/raw/${valid_set}/utt2num_samples" \
-        --ngpu 0 --num_workers 0 --output_dir "${ssl_stats_dir}.tmp" > "${ssl_stats_dir}.log" 2>&1 \
-        || { tail -20 "${ssl_stats_dir}.log" >&2; die "collect_stats failed; see ${ssl_stats_dir}.log"; }
-    rm -rf "${ssl_stats_dir}" && mv "${ssl_stats_dir}.tmp" "${ssl_stats_dir}"
-    mv "${ssl_stats_dir}.log" "${ssl_stats_dir}/collect_stats.log"
-    end_stage 4 "${ssl_stats_dir}"
-fi
-
-# BEST-RQ health of a pre-training experiment: masked accuracy against the prior baseline,
-# with a warning when pre-training learned nothing beyond the label prior.
-bestrq_health() {  # $1: pre-training experiment dir
-    [ -f "$1/bestrq_health.jsonl" ] || return 0
-    local line
-    while IFS= read -r line; do log "${line}"; done < <(${python} -m usm_espnet.bin.pretrain_health "$1")
-}
-
-if [ -n "${ssl_config}" ] && run_stage 5 "${ssl_exp}"; then
-    begin 5 "BEST-RQ pre-training -> ${ssl_exp}"
-    need 4 "${ssl_stats_dir}"
-    train 5 "${ssl_exp}" "${ssl_config}" "${python} -m usm_espnet.bin.ssl_train --config ${ssl_exp}/train_config.input.yaml \
-        --train_data_path_and_name_and_type ${dump_dir}/raw/${ssl_train_set}/wav.scp,speech,sound \
-        --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/wav.scp,speech,sound \
-        --normalize global_mvn --normalize_conf stats_file=${ssl_stats_dir}/train/feats_stats.npz \
-        --train_shape_file ${ssl_stats_dir}/train/speech_shape \
-        --valid_shape_file ${ssl_stats_dir}/valid/speech_shape \
-        --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${ssl_exp} ${ssl_args}"
-    end_stage 5 "${ssl_exp}"
-    bestrq_health "${ssl_exp}"
-fi
-
-if [ -n "${most_config}" ] && run_stage 5 "${most_exp}" 5most; then
-    begin 5 "MOST pre-training from ${ssl_exp}/${ssl_model} -> ${most_exp}"
-    need 5 "${ssl_exp}"; need 3 "${token_dir}"
-    [ -f "${ssl_exp}/${ssl_model}" ] || die "no ${ssl_exp}/${ssl_model}: MOST starts from the BEST-RQ model"
-    [ -f "${ssl_stats_dir}/train/feats_stats.npz" ] || die "no ${ssl_stats_dir}: run stage 4 first"
-    # the unspoken text as stage 2 would format it (language tokens), the third stream
-    ${python} -m usm_espnet.bin.prepare_unspoken_text --in_dir "${data_dir}/${most_text_set}" \
-        --out_dir "${dump_dir}/raw/${most_text_set}" --lang_token "${lang_token}" >&2
-    log "streams: ${dump_dir}/raw/${ssl_train_set} (speech, $(wc -l < "${dump_dir}/raw/${ssl_train_set}/wav.scp")), ${dump_dir}/raw/${train_set} (paired, $(wc -l < "${dump_dir}/raw/${train_set}/text")), ${dump_dir}/raw/${most_text_set} (text, $(wc -l < "${dump_dir}/raw/${most_text_set}/text"))"
-    train 5 "${most_exp}" "${most_config}" "${python} -m usm_espnet.bin.most_train --config ${most_exp}/train_config.input.yaml \
-        ${tokenized_opts} --speech_data ${dump_dir}/raw/${ssl_train_set} \
-        --paired_data ${dump_dir}/raw/${train_set} --text_data ${dump_dir}/raw/${most_text_set} \
-        --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/wav.scp,speech,sound \
-        --valid_data_path_and_name_and_type ${dump_dir}/raw/${valid_set}/text,text,text \
-        --valid_shape_file ${ssl_stats_dir}/valid/speech_shape \
-        --normalize global_mvn --normalize_conf stats_file=${ssl_stats_dir}/train/feats_stats.npz \
-        --init_param ${ssl_exp}/${ssl_model} \
-        --ngpu ${ngpu} ${ddp_opts} --resume true --output_dir ${most_exp} ${most_args}"
-    end_stage 5 "${most_exp}" 5most
-fi
 
 if run_stage 6 "${stats_dir}"; then
     begin 6 "statistics -> ${stats_dir}"
@@ -503,109 +439,10 @@ if run_stage 9 "${asr_exp}"; then
     end_stage 9 "${asr_exp}"
 fi
 
-# ------------------------------------------------------ unseen languages (stages 10-12)
-if [ -z "${adapt_langs}" ] && [ "${stop_stage}" -ge 10 ] && [ "${stage}" -le 12 ]; then
-    log "Stages 10-12: skipped (no --adapt_langs)"
-fi
-test_set=${test_sets%% *}
-base_model=${asr_exp}/${inference_model}
-# minutes DIR: minutes of audio in DIR/utt2dur
-minutes() { awk '{s+=$2} END {printf "%.1f", s/60}' "$1/utt2dur"; }
-# adapt_opts: the asr_train options of every adaptation run (stages 10 and 12), before its
-# --output_dir and the recipe's --adapt_args
-adapt_opts() {
-    # model: usm's head warm-up is for a new head; these runs start from stage 7's trained
-    # one (with it, the first steps would leave the encoder and the adapters untouched)
-    local warm=""
-    grep -qE '^ +head_warmup_steps:' "${asr_exp}/train_config.input.yaml" && warm="--model_conf head_warmup_steps=0"
-    echo "${tokenized_opts} ${norm_opts} --init_param ${base_model} --ngpu ${ngpu} ${ddp_opts} --resume true ${warm}"
-}
-# adapt_train N EXP LANG TRAIN_DIR EXTRA: fine-tune stage 7's model on one unseen language
-adapt_train() {
-    local n=$1 exp=$2 l=$3 train_dir=$4 extra=$5
-    local d=${dump_dir}/raw/adapt_${l}
-    [ -f "${base_model}" ] || die "no ${base_model}: run stage 7 first"
-    # the yaml stage 7 trained with (not its dumped config.yaml, whose data lists would add up)
-    train "${n}" "${exp}" "${asr_exp}/train_config.input.yaml" "${python} -m usm_espnet.bin.asr_train \
-        --config ${exp}/train_config.input.yaml \
-        --train_data_path_and_name_and_type ${train_dir}/wav.scp,speech,sound \
-        --train_data_path_and_name_and_type ${train_dir}/text,text,text \
-        --valid_data_path_and_name_and_type ${d}/${valid_set}/wav.scp,speech,sound \
-        --valid_data_path_and_name_and_type ${d}/${valid_set}/text,text,text \
-        --train_shape_file ${train_dir}/utt2num_samples --valid_shape_file ${d}/${valid_set}/utt2num_samples \
-        $(adapt_opts) --output_dir ${exp} ${adapt_args} ${extra}"
-    local save=()  # adapters also go to their own small file, <lang>.pth
-    [[ " ${extra} " == *" adapter_language="* ]] && save=(--save_adapters "${adapt_dir}/adapters")
-    ${python} -m usm_espnet.bin.model_info --asr_train_config "${exp}/config.yaml" \
-        --asr_model_file "${exp}/${inference_model}" "${save[@]}" --out_json "${exp}/params.json" > /dev/null
-}
+# ------------------------------------------ unseen languages (stages 10-12): adapt_stages.sh
+# shellcheck source=adapt_stages.sh
+. "${template_dir}/adapt_stages.sh"
 
-if [ -n "${adapt_langs}" ] && run_stage 10 "${adapt_dir}"; then
-    begin 10 "adaptation to ${adapt_langs} from ${base_model}: full fine-tuning and adapters"
-    need 7 "${asr_exp}"
-    for l in "${adapt_lang_list[@]}"; do
-        d=${dump_dir}/raw/adapt_${l}
-        log "${l}: $(wc -l < "${d}/${train_set}/text") labelled utterances, $(minutes "${d}/${train_set}") min"
-        adapt_train 10 "${adapt_dir}/${l}_full" "${l}" "${d}/${train_set}" ""
-        adapt_train 10 "${adapt_dir}/${l}_adapters" "${l}" "${d}/${train_set}" \
-            "--model usm --model_conf adapter_language=${l} --model_conf freeze_encoder=true ${adapter_args}"
-        log "${l}: adapters in ${adapt_dir}/adapters/${l}.pth ($(du -h "${adapt_dir}/adapters/${l}.pth" | cut -f1))"
-    done
-    end_stage 10 "${adapt_dir}"
-fi
-
-if [ -n "${adapt_langs}" ] && run_stage 11 "${adapt_dir}"; then
-    begin 11 "decoding and scoring the adapted models on ${test_set}"
-    need 10 "${adapt_dir}"
-    for l in "${adapt_lang_list[@]}"; do
-        d=${dump_dir}/raw/adapt_${l}/${test_set}
-        rows=(); params=()
-        for kind in zero_shot full adapters; do
-            exp=${adapt_dir}/${l}_${kind}
-            [ "${kind}" = zero_shot ] && exp=${asr_exp}
-            out=${adapt_dir}/decode_${l}_${kind}
-            decode "${exp}" "${inference_model}" "${d}" "${out}"
-            score "${d}" "${out}" "${corpus}${standin_mark} ${l} (unseen): ${kind}" > /dev/null
-            label=$(case ${kind} in zero_shot) echo "no adaptation (zero-shot)";; full) echo "full fine-tuning";;
-                    adapters) echo "residual adapters, frozen encoder";; esac)
-            rows+=(--row "${label}=${out}/score/scores.json")
-            [ "${kind}" = zero_shot ] || params+=(--row_params "${label}=${exp}/params.json")
-        done
-        ${python} -m usm_espnet.bin.compare_results --recipe_results "${results_md}" \
-            --section_id "adapt_${asr_tag}_${l}" --standin "${standin}" \
-            --title "${corpus}${standin_mark} ${test_set}, unseen language ${l}: adaptation of ${asr_tag}" \
-            "${rows[@]}" "${params[@]}" --plot "results/adapt_${asr_tag}_${l}.png" \
-            --note "Labelled adaptation data: $(wc -l < "${dump_dir}/raw/adapt_${l}/${train_set}/text") utterances ($(minutes "${dump_dir}/raw/adapt_${l}/${train_set}") min). Both runs start from ${base_model}; options: ${adapt_args:-none} (adapters also: ${adapter_args:-none}). Trainable parameters: what got gradients in adaptation. Decoded: ${inference_model}." \
-            > "${adapt_dir}/RESULTS_${l}.md"
-        log "${l}: ${adapt_dir}/RESULTS_${l}.md"
-    done
-    end_stage 11 "${adapt_dir}"
-fi
-
-if [ -n "${adapt_langs}" ] && [ "${student_iterations}" -gt 0 ] && run_stage 12 "${adapt_dir}"; then
-    begin 12 "noisy student: ${student_iterations} round(s) per unseen language"
-    need 11 "${adapt_dir}"
-    [ -f "${base_model}" ] || die "no ${base_model}: run stage 7 first"
-    for l in "${adapt_lang_list[@]}"; do
-        d=${dump_dir}/raw/adapt_${l}
-        [ -f "${d}/untranscribed/wav.scp" ] || die "no untranscribed audio of ${l} (${d}/untranscribed): the noisy student needs it (local/data.sh must write ${data_dir}/adapt/${ssl_train_set})"
-        # the rounds (usm_espnet/noisy_student.py): teacher decodes, confident hypotheses join
-        # the labelled data, a student trains from stage 7's model with SpecAugment and noise
-        ${python} -m usm_espnet.bin.noisy_student --lang "${l}" --adapt_dir "${adapt_dir}" \
-            --lang_dump_dir "${d}" --train_set "${train_set}" --valid_set "${valid_set}" \
-            --test_set "${test_set}" --teacher "${student_teacher}" --iterations "${student_iterations}" \
-            --min_confidence "${pseudo_min_confidence}" --noise_scp "${noise_scp}" \
-            --noise_dir "${dump_dir}/noise" --train_config "${asr_exp}/train_config.input.yaml" \
-            --base_model "${base_model}" --inference_model "${inference_model}" \
-            --train_args="$(adapt_opts)" --adapt_args="${adapt_args}" --student_args="${student_args}" \
-            --pseudo_decode_args="$(decode_opts "${d}/untranscribed" greedy)" \
-            --eval_decode_args="$(decode_opts "${d}/${test_set}")" --ngpu "${ngpu}" \
-            --metric "${metric}" --standin "${standin}" --title_prefix "${corpus}${standin_mark}" \
-            --asr_tag "${asr_tag}" --results_md "${results_md}" --force "${stage_forced}"
-        log "${l}: ${adapt_dir}/RESULTS_student_${l}.md"
-    done
-    end_stage 12 "${adapt_dir}"
-fi
 if [ "${scored}" = true ]; then  # the tables once more, at the end
     for s in ${test_sets}; do
         echo "${corpus}${standin_mark} ${s}: ${asr_tag} (${asr_exp}/decode_${s}/score)"

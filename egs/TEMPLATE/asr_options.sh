@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034  # the options are read by asr.sh and the recipes' run.sh
-# Options of the stage template (egs/TEMPLATE/asr.sh), sourced by asr.sh and by each recipe's
-# run.sh before parse_options.sh. One option per line, declared as `name=default  # what it is`:
+# shellcheck disable=SC2034  # the options are read by asr.sh (and its stage files) and the recipes' run.sh
+# Options of the stage template (egs/TEMPLATE/asr.sh, with its stages 4-5 in pretrain_stages.sh
+# and 10-12 in adapt_stages.sh), sourced by asr.sh and by each recipe's run.sh before
+# parse_options.sh. One option per line, declared as `name=default  # what it is`:
 # parse_options.sh accepts exactly the names declared this way (in this file and in the
 # calling script), and --help lists them with their effective values.
 # General

@@ -1,4 +1,5 @@
-"""Noisy-student rounds for one unseen language (stage 12 of egs/TEMPLATE/asr.sh).
+"""Noisy-student rounds for one unseen language (stage 12 of egs/TEMPLATE/asr.sh,
+in egs/TEMPLATE/adapt_stages.sh).
 
     python -m usm_espnet.bin.noisy_student --lang sw_ke --adapt_dir exp/asr/adapt \
         --lang_dump_dir dump/raw/adapt_sw_ke --train_config exp/asr/train_config.input.yaml \
