@@ -18,6 +18,7 @@ import shlex
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.utils import split_label_value, str2bool
 
 
@@ -60,7 +61,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from usm_espnet.report.compare import Row, comparison_markdown, plot_comparison
     from usm_espnet.report.results import update_recipe_results
-    try:
+
+    def body() -> str:
         rows = [Row(*split_label_value(r, "--row")) for r in a.row]
         for item in a.row_params:
             label, path = split_label_value(item, "--row_params")
@@ -85,14 +87,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         md = comparison_markdown(rows, a.title, a.standin, paper, a.note, cmd, a.plot,
                                  a.paper_metric)
         update_recipe_results(a.recipe_results, a.section_id, md)
-    except (argparse.ArgumentTypeError, FileNotFoundError, ValueError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    except KeyError as e:  # a --paper_row key that is not in the table (message lists them)
-        print(f"ERROR: --paper_row: {e.args[0]}", file=sys.stderr)
-        return 1
-    print(md)
-    return 0
+        return md
+
+    return run(body, print, log_format=None,
+               errors=(argparse.ArgumentTypeError, FileNotFoundError, ValueError, KeyError),
+               describe=_describe)
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, KeyError):  # a --paper_row key that is not in the table (message lists them)
+        return f"--paper_row: {e.args[0]}"
+    return str(e)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.nets.init_encoder import DEFAULT_ENCODER_LR_SCALE, DEFAULT_HEAD_WARMUP_STEPS
 
 
@@ -38,15 +39,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     a = get_parser().parse_args(argv)
     from usm_espnet.nets.init_encoder import InitEncoderError, write_finetune_config
 
-    try:
-        notes = write_finetune_config(a.init_encoder, a.config, a.out, a.args,
-                                      a.encoder_lr_scale, a.head_warmup_steps)
-    except InitEncoderError as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    for line in notes:
-        print(line, file=sys.stderr)
-    return 0
+
+    def report(notes) -> None:
+        for line in notes:
+            print(line, file=sys.stderr)
+
+    return run(lambda: write_finetune_config(a.init_encoder, a.config, a.out, a.args,
+                                             a.encoder_lr_scale, a.head_warmup_steps),
+               report, log_format=None, errors=InitEncoderError)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import sys
 import time
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run, setup_logging
 from usm_espnet.utils import atomic_write_text
 
 logger = logging.getLogger("longform_inference")
@@ -190,19 +191,20 @@ def decode(args) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    setup_logging(log_format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     from usm_espnet.bin.preflight import PreflightError
     from usm_espnet.data.kaldi import DataDirError
     from usm_espnet.longform.encode import LongFormError
-    try:
+
+    def body() -> int:
         check_args(args)
         recs = _read_scp(args.wav_scp)
         if not recs:
             raise ValueError(f"{args.wav_scp}: no recordings (empty file): nothing to decode")
         return decode(args)
-    except (DataDirError, LongFormError, PreflightError, ValueError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
+
+    return run(body, lambda status: status, log_format=None,
+               errors=(DataDirError, LongFormError, PreflightError, ValueError))
 
 
 if __name__ == "__main__":

@@ -7,10 +7,10 @@ See usm_espnet.standin.longform_train for what a segment holds.
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional, Tuple
 
+from usm_espnet.bin._cli import run
 from usm_espnet.utils import str2bool
 
 
@@ -53,20 +53,17 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     a = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from usm_espnet.standin.longform_train import make_longform_train
 
-    try:
-        stats = make_longform_train(
+    def body():
+        from usm_espnet.standin.longform_train import make_longform_train
+
+        return make_longform_train(
             a.in_dir, a.out_dir, chunk_seconds=a.chunk_seconds, copies=a.copies, snr_db=a.snr_db,
             clean_prob=a.clean_prob, pause_s=a.pause_s, edge_s=a.edge_s,
             internal_pause_prob=a.internal_pause_prob, internal_pause_s=a.internal_pause_s,
             keep_original=a.keep_original, seed=a.seed, force=a.force)
-    except (ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(stats.summary())
-    return 0
+
+    return run(body, lambda stats: print(stats.summary()))
 
 
 if __name__ == "__main__":

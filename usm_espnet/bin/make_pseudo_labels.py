@@ -13,10 +13,10 @@ the counts).
 
 import argparse
 import json
-import logging
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.noisy_student import make_pseudo_labels
 
 __all__ = ["make_pseudo_labels", "main"]
@@ -33,17 +33,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--min_chars_per_second", type=float, default=2.0)
     p.add_argument("--max_chars_per_second", type=float, default=40.0)
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
-    from usm_espnet.data.kaldi import DataDirError
-
-    try:
-        counts = make_pseudo_labels(a.audio_dir, a.decode_dir, a.out_dir, a.labelled_dir,
-                                    a.min_confidence, a.min_chars_per_second, a.max_chars_per_second)
-    except (DataDirError, ValueError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(json.dumps(counts))
-    return 0
+    return run(lambda: make_pseudo_labels(
+        a.audio_dir, a.decode_dir, a.out_dir, a.labelled_dir, a.min_confidence,
+        a.min_chars_per_second, a.max_chars_per_second,
+    ), lambda counts: print(json.dumps(counts)),
+        log_format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+        errors=ValueError)  # DataDirError is a ValueError
 
 
 if __name__ == "__main__":

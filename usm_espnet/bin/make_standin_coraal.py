@@ -14,10 +14,10 @@ with the same options does nothing. Bad options: ``ERROR: <message>``, exit stat
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.standin.coraal import make_standin_coraal
 
 
@@ -39,27 +39,14 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Build the stand-in and print its summary.
-
-    Args:
-        argv: Command-line arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        0 on success, 1 on bad options (printed as ``ERROR: <message>``).
-    """
+    """Build the stand-in and print its summary; 0, or 1 after ``ERROR: <message>``."""
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     comps = [c.strip() for c in args.components.split(",") if c.strip()]
-    try:
-        stats = make_standin_coraal(
-            args.out_root, components=comps, interviews_per_component=args.interviews_per_component,
-            turns_per_interview=args.turns_per_interview, version=args.version, seed=args.seed,
-            nj=args.nj, archive=args.archive, progress=not args.no_progress, force=args.force)
-    except (ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(stats.summary())
-    return 0
+    return run(lambda: make_standin_coraal(
+        args.out_root, components=comps, interviews_per_component=args.interviews_per_component,
+        turns_per_interview=args.turns_per_interview, version=args.version, seed=args.seed,
+        nj=args.nj, archive=args.archive, progress=not args.no_progress, force=args.force,
+    ), lambda stats: print(stats.summary()))
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ are reported as ``ERROR: <message>``, exit status 1.
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.corpora.covost2 import CV_SAMPLE_RATE
 from usm_espnet.standin.covost2 import STANDIN_DEFAULT_LANGS, make_standin_covost2, standin_languages
 
@@ -53,30 +53,17 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Build the stand-in and print its summary.
-
-    Args:
-        argv: Command-line arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        0 on success, 1 on bad options (printed as ``ERROR: <message>``).
-    """
+    """Build the stand-in and print its summary; 0, or 1 after ``ERROR: <message>``."""
     args = get_parser().parse_args(argv)
     if args.list_langs:
         print(",".join(standin_languages()))
         return 0
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        stats = make_standin_covost2(
-            args.out_root, langs=args.langs, num_sentences=args.num_sentences,
-            utts_per_sentence=args.utts_per_sentence, num_train_speakers=args.num_train_speakers,
-            num_test_speakers=args.num_test_speakers, seed=args.seed, nj=args.nj,
-            sample_rate=args.sample_rate, progress=not args.no_progress, force=args.force)
-    except (ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(stats.summary())
-    return 0
+    return run(lambda: make_standin_covost2(
+        args.out_root, langs=args.langs, num_sentences=args.num_sentences,
+        utts_per_sentence=args.utts_per_sentence, num_train_speakers=args.num_train_speakers,
+        num_test_speakers=args.num_test_speakers, seed=args.seed, nj=args.nj,
+        sample_rate=args.sample_rate, progress=not args.no_progress, force=args.force,
+    ), lambda stats: print(stats.summary()))
 
 
 if __name__ == "__main__":

@@ -14,10 +14,10 @@ options does nothing. Bad options are reported as ``ERROR: <message>``, exit sta
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional, Tuple, Union
 
+from usm_espnet.bin._cli import run
 from usm_espnet.standin.fleurs import make_standin_fleurs
 
 
@@ -79,31 +79,16 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Build the stand-in corpus and print its summary.
-
-    Args:
-        argv: Command-line arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        0 on success, 1 on bad options (printed as ``ERROR: <message>``).
-    """
+    """Build the stand-in corpus and print its summary; 0, or 1 after ``ERROR: <message>``."""
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        stats = make_standin_fleurs(
-            args.out_root, langs=args.langs, num_sentences=args.num_sentences,
-            utts_per_sentence=args.utts_per_sentence, num_train_speakers=args.num_train_speakers,
-            num_test_speakers=args.num_test_speakers, seed=args.seed, nj=args.nj,
-            snr_db=args.snr_db, acoustics=args.acoustics, archive=not args.no_archive,
-            extra_untranscribed=args.extra_untranscribed, extra_text=args.extra_text, progress=not args.no_progress,
-            force=args.force,
-        )
-    except (ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(stats.summary())
-    return 0
+    return run(lambda: make_standin_fleurs(
+        args.out_root, langs=args.langs, num_sentences=args.num_sentences,
+        utts_per_sentence=args.utts_per_sentence, num_train_speakers=args.num_train_speakers,
+        num_test_speakers=args.num_test_speakers, seed=args.seed, nj=args.nj,
+        snr_db=args.snr_db, acoustics=args.acoustics, archive=not args.no_archive,
+        extra_untranscribed=args.extra_untranscribed, extra_text=args.extra_text,
+        progress=not args.no_progress, force=args.force,
+    ), lambda stats: print(stats.summary()))
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ options does nothing. Prints one summary line; bad options are reported as
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional, Tuple
 
+from usm_espnet.bin._cli import run
 from usm_espnet.corpora.earnings import DEFAULT_MINUTES
 from usm_espnet.standin.longform import make_standin_longform, minutes_label
 
@@ -84,30 +84,15 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Build the stand-in corpus and print its one-line summary.
-
-    Args:
-        argv: Command-line arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        0 on success, 1 on bad options (printed as ``ERROR: <message>``).
-    """
+    """Build the stand-in corpus and print its one-line summary; 0, or 1 after ``ERROR: <message>``."""
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        stats = make_standin_longform(
-            args.out_root, langs=_csv(args.langs), minutes=_floats(args.minutes, "minutes"),
-            exclude_text=args.exclude_text or None, seed=args.seed, nj=args.nj,
-            snr_db=_snr(args.snr_db), pause_s=_pause(args.pause_s),
-            num_train_speakers=args.num_train_speakers, num_test_speakers=args.num_test_speakers,
-            progress=not args.no_progress, force=args.force,
-        )
-    except (ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(stats.summary())
-    return 0
+    return run(lambda: make_standin_longform(
+        args.out_root, langs=_csv(args.langs), minutes=_floats(args.minutes, "minutes"),
+        exclude_text=args.exclude_text or None, seed=args.seed, nj=args.nj,
+        snr_db=_snr(args.snr_db), pause_s=_pause(args.pause_s),
+        num_train_speakers=args.num_train_speakers, num_test_speakers=args.num_test_speakers,
+        progress=not args.no_progress, force=args.force,
+    ), lambda stats: print(stats.summary()))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import shutil
 import sys
 from typing import Dict, List
 
+from usm_espnet.bin._cli import run
 from usm_espnet.utils import replace_dir, str2bool
 
 logger = logging.getLogger("make_token_list")
@@ -152,17 +153,18 @@ def main(argv=None) -> int:
     p.add_argument("--nbpe", type=int, default=4000)
     p.add_argument("--lang_token", type=str2bool, default=False)
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
-    try:
-        make_token_list(a.text, a.out_dir, a.token_type, a.nbpe, a.lang_token, a.utt2lang)
-    except (ValueError, RuntimeError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        print(f"ERROR: {e.filename}: {e.strerror}" if e.filename else f"ERROR: {e}",
-              file=sys.stderr)
-        return 1
-    return 0
+    return run(lambda: make_token_list(a.text, a.out_dir, a.token_type, a.nbpe, a.lang_token,
+                                       a.utt2lang),
+               log_format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+               errors=(ValueError, RuntimeError, OSError), describe=_describe)
+
+
+def _describe(e: BaseException) -> str:
+    """``<file>: <reason>`` for an OSError naming a file (one that is also a ValueError,
+    ``io.UnsupportedOperation``, is worded as a ValueError)."""
+    if isinstance(e, OSError) and not isinstance(e, ValueError) and e.filename:
+        return f"{e.filename}: {e.strerror}"
+    return str(e)
 
 
 if __name__ == "__main__":

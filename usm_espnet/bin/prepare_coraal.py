@@ -15,10 +15,10 @@ corpus is reported as one line ``ERROR: <file>:<line>: <message>``, exit status 
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.corpora.coraal import prepare_coraal
 
 
@@ -61,30 +61,15 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run data preparation.
-
-    Args:
-        argv: Command-line arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        0 on success, 1 on bad input (printed as ``ERROR: <message>``).
-    """
+    """Run data preparation; 0, or 1 after ``ERROR: <message>`` (bad input)."""
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     comps = [c.strip() for c in args.components.split(",") if c.strip()] or None
-    try:
-        stats = prepare_coraal(args.corpus_dir, args.out_dir, components=comps,
-                               fractions=args.fractions, seed=args.seed, speakers=args.speakers,
-                               max_unintelligible=args.max_unintelligible,
-                               drop_overlap=args.drop_overlap, on_error=args.on_error,
-                               extract_dir=args.extract_dir, longform_set=args.longform_set,
-                               train_context_seconds=args.train_context_seconds)
-    except (ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(stats.summary())
-    return 0
+    return run(lambda: prepare_coraal(
+        args.corpus_dir, args.out_dir, components=comps, fractions=args.fractions,
+        seed=args.seed, speakers=args.speakers, max_unintelligible=args.max_unintelligible,
+        drop_overlap=args.drop_overlap, on_error=args.on_error, extract_dir=args.extract_dir,
+        longform_set=args.longform_set, train_context_seconds=args.train_context_seconds,
+    ), lambda stats: print(stats.summary()), quiet=args.quiet)
 
 
 if __name__ == "__main__":

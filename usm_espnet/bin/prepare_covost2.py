@@ -16,10 +16,10 @@ line ``ERROR: <message>`` with exit status 1.
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.corpora.covost2 import CHECK_AUDIO_MODES, COVOST2_SPLITS, ON_EMPTY_MODES, prepare_covost2
 
 
@@ -55,32 +55,22 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run data preparation.
-
-    Args:
-        argv: Command-line arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        0 on success, 1 on bad input (printed as ``ERROR: <message>``).
-    """
+    """Run data preparation; 0, or 1 after ``ERROR: <message>`` (bad input)."""
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        results = prepare_covost2(
-            args.covost_dir, args.cv_root, args.out_dir, langs=args.langs, splits=args.splits,
-            max_utts_per_lang=args.max_utts_per_lang, check_audio=args.check_audio,
-            on_empty=args.on_empty, nj=args.nj)
-    except (ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
+    return run(lambda: prepare_covost2(
+        args.covost_dir, args.cv_root, args.out_dir, langs=args.langs, splits=args.splits,
+        max_utts_per_lang=args.max_utts_per_lang, check_audio=args.check_audio,
+        on_empty=args.on_empty, nj=args.nj,
+    ), _print_summary, quiet=args.quiet)
+
+
+def _print_summary(results) -> None:
     for st in results.values():
         reasons = ", ".join(f"{k}: {v}" for k, v in st.reasons.items())
         print(f"{st.data_dir}: {st.num_utts} utterances of {st.num_rows} rows, "
               f"{st.num_skipped} skipped{f' ({reasons})' if reasons else ''}, "
               f"{st.num_capped} over the cap, {st.hours:.3f} hours, "
               + ", ".join(f"{k} {v}" for k, v in st.per_lang.items()))
-    return 0
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ reported as a single line ``ERROR: <message>`` with exit status 1.
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.corpora.fleurs import FLEURS_SPLITS, TEXT_COLUMNS, prepare_fleurs
 
 
@@ -51,30 +51,19 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run data preparation.
-
-    Args:
-        argv: Command-line arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        0 on success, 1 on bad input (printed as ``ERROR: <message>``).
-    """
+    """Run data preparation; 0, or 1 after ``ERROR: <message>`` (bad input)."""
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        results = prepare_fleurs(
-            args.corpus_dir, args.out_dir, langs=args.langs, splits=args.splits,
-            audio_dir=args.audio_dir, text_column=args.text_column,
-            max_utts_per_lang=args.max_utts_per_lang, check_audio=args.check_audio,
-        )
-    except (ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    for split, st in results.items():
+    return run(lambda: prepare_fleurs(
+        args.corpus_dir, args.out_dir, langs=args.langs, splits=args.splits,
+        audio_dir=args.audio_dir, text_column=args.text_column,
+        max_utts_per_lang=args.max_utts_per_lang, check_audio=args.check_audio,
+    ), _print_summary, quiet=args.quiet)
+
+
+def _print_summary(results) -> None:
+    for st in results.values():
         print(f"{st.data_dir}: {st.num_utts} utterances, {st.num_skipped} skipped, "
               f"{st.hours:.3f} hours, {len(st.per_lang)} languages")
-    return 0
 
 
 if __name__ == "__main__":

@@ -13,10 +13,10 @@ line ``ERROR: <message>`` with exit status 1.
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.corpora.earnings import prepare_longform
 
 
@@ -37,25 +37,13 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run data preparation.
-
-    Args:
-        argv: Command-line arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        0 on success, 1 on bad input (printed as ``ERROR: <message>``).
-    """
+    """Run data preparation; 0, or 1 after ``ERROR: <message>`` (bad input)."""
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        st = prepare_longform(args.root, args.out_dir, lang=args.lang)
-    except (ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(f"{st['out_dir']}: {st['num_recordings']} recordings, {st['hours']:.3f} hours, "
-          f"{st['num_words']} words, {len(st['per_lang'])} languages")
-    return 0
+    return run(lambda: prepare_longform(args.root, args.out_dir, lang=args.lang),
+               lambda st: print(f"{st['out_dir']}: {st['num_recordings']} recordings, "
+                                f"{st['hours']:.3f} hours, {st['num_words']} words, "
+                                f"{len(st['per_lang'])} languages"),
+               quiet=args.quiet)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ See :mod:`usm_espnet.corpora.unspoken_text` for the layout, normalisation and sk
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.utils import str2bool
 
 
@@ -31,11 +31,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--lang_token", type=str2bool, default=False,
                    help="with --in_dir: prefix each sentence with <lang>")
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from usm_espnet.corpora.unspoken_text import format_unspoken_text, prepare_unspoken_text
-    from usm_espnet.data.kaldi import DataDirError
 
-    try:
+    def body():
+        from usm_espnet.corpora.unspoken_text import format_unspoken_text, prepare_unspoken_text
+
         if a.root:
             langs = [x.strip() for x in a.langs.split(",") if x.strip()] or None
             stats = prepare_unspoken_text(a.root, a.out_dir, langs, a.exclude,
@@ -47,10 +46,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             n = format_unspoken_text(a.in_dir, a.out_dir, a.lang_token)
             print(f"{a.out_dir}: {n} sentences")
-    except (DataDirError, ValueError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    return 0
+
+    return run(body, errors=ValueError)  # DataDirError is a ValueError
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ layout and not tar shards). Files whose header is unreadable, not mono or not at
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional
+
+from usm_espnet.bin._cli import setup_logging
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -29,7 +30,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--fs", type=int, default=16000,
                    help="sample rate the shards must have (with --num_shards)")
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     from usm_espnet.corpora.untranscribed import prepare_untranscribed
     from usm_espnet.data.kaldi import DataDirError
     langs = [x.strip() for x in a.langs.split(",") if x.strip()] or None

@@ -9,8 +9,9 @@ recordings.
 """
 
 import argparse
-import logging
 import sys
+
+from usm_espnet.bin._cli import run
 
 
 def main(argv=None) -> int:
@@ -23,16 +24,14 @@ def main(argv=None) -> int:
                    help="cropped copies per train recording, starting before word 2, 3, ... "
                         "(0: none)")
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from usm_espnet.corpora.yesno import prepare_yesno
-    from usm_espnet.data.kaldi import DataDirError
 
-    try:
+    def body():
+        from usm_espnet.corpora.yesno import prepare_yesno
+
         prepare_yesno(a.corpus_dir, a.out_dir, a.num_dev, a.num_crops)
-    except (DataDirError, ValueError, OSError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    return 0
+
+    # (ValueError, OSError): DataDirError is a ValueError
+    return run(body, log_format="%(asctime)s %(levelname)s %(message)s")
 
 
 if __name__ == "__main__":

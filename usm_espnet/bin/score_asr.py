@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from usm_espnet.bin._cli import run, setup_logging
 from usm_espnet.report.results import (
     PAPER_RESULTS,
     plot_per_language,
@@ -28,7 +29,7 @@ from usm_espnet.report.results import (
     results_markdown,
     update_recipe_results,
 )
-from usm_espnet.scoring.asr import describe_os_error, read_trn, score_asr, scoring_inputs, write_scores
+from usm_espnet.scoring.asr import describe_error, read_trn, score_asr, scoring_inputs, write_scores
 from usm_espnet.utils import atomic_write_bytes, atomic_write_text, str2bool
 
 
@@ -98,24 +99,25 @@ def main(argv: Optional[List[str]] = None) -> int:
         0 on success, 1 on bad input (one ``ERROR:`` line naming the file, and
         the line where one applies, on stderr).
     """
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(log_format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     args = get_parser().parse_args(argv)
     if args.utt2lang is None and args.lang is None:
         print("ERROR: give --utt2lang or --lang", file=sys.stderr)
         return 1
-    try:
+
+    def body():
         extra = _parse_info(args.info)
         refs, hyps, utt2lang = scoring_inputs(read_trn(args.ref), read_trn(args.hyp), args.ref, args.hyp,
                                               args.utt2lang, args.lang, args.missing, args.strip_tags)
-        scores = score_asr(refs, hyps, utt2lang, missing=args.missing)
-    except OSError as e:
-        print(f"ERROR: {describe_os_error(e)}", file=sys.stderr)
-        return 1
-    except ValueError as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
+        return extra, refs, hyps, score_asr(refs, hyps, utt2lang, missing=args.missing)
 
+    return run(body, lambda result: _report(args, argv, *result), log_format=None,
+               describe=describe_error)
+
+
+def _report(args, argv, extra, refs, hyps, scores) -> None:
+    """Write the scores, RESULTS.md and the chart; print the table."""
     out_dir = Path(args.out_dir)
     write_scores(out_dir, scores, refs, hyps, num_examples=args.num_examples)
     png = out_dir / "per_language.png"
@@ -141,7 +143,6 @@ def main(argv: Optional[List[str]] = None) -> int:
                                                args.standin, extra, image=image))
     sys.stdout.write(print_table(scores))
     sys.stdout.flush()
-    return 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import shlex
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.utils import atomic_write_text, split_label_value, str2bool
 
 
@@ -58,7 +59,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     cmd = "python -m usm_espnet.bin.score_longform " + " ".join(
         shlex.quote(x) for x in (argv if argv is not None else sys.argv[1:]))
     base = os.path.dirname(os.path.abspath(a.recipe_results)) if a.recipe_results else "."
-    try:
+
+    def body() -> str:
         if a.compare:
             models = []
             for item in a.compare:
@@ -96,11 +98,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 f.write(md)
         if a.recipe_results and a.section_id:
             update_recipe_results(a.recipe_results, a.section_id, md)
-    except (argparse.ArgumentTypeError, DataDirError, FileNotFoundError, ValueError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(md)
-    return 0
+        return md
+
+    return run(body, print, log_format=None,
+               errors=(argparse.ArgumentTypeError, DataDirError, FileNotFoundError, ValueError))
 
 
 if __name__ == "__main__":

@@ -15,13 +15,13 @@ Bad input is reported as one line ``ERROR: <message>`` with exit status 1.
 """
 
 import argparse
-import logging
 import re
 import shlex
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from usm_espnet.bin._cli import run, setup_logging
 from usm_espnet.utils import atomic_write_text, str2bool
 
 
@@ -96,10 +96,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         0 on success, 1 on bad input.
     """
     from usm_espnet.report.results import PAPER_RESULTS, update_recipe_results
-    from usm_espnet.scoring.asr import describe_os_error, scoring_inputs
+    from usm_espnet.scoring.asr import describe_error, scoring_inputs
     from usm_espnet.scoring.st import read_text_map, score_st, st_results_markdown, write_st_scores
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging(log_format="%(levelname)s %(name)s: %(message)s")
     args = get_parser().parse_args(argv)
     if args.utt2lang is None and args.lang is None:
         print("ERROR: give --utt2lang or --lang", file=sys.stderr)
@@ -111,32 +111,31 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
         key, value = item.split("=", 1)
         info[key.strip()] = value.strip()
-    try:
+
+    def body():
         refs, hyps, utt2lang = scoring_inputs(
             read_text_map(args.ref, allow_empty=False), read_text_map(args.hyp), args.ref, args.hyp,
             args.utt2lang, args.lang, args.missing, args.strip_tags)
-        scores = score_st(refs, hyps, utt2lang, missing=args.missing, tokenize=args.tokenize,
-                          lowercase=args.lowercase)
-    except OSError as e:
-        print(f"ERROR: {describe_os_error(e)}", file=sys.stderr)
-        return 1
-    except ValueError as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    out_dir = Path(args.out_dir)
-    write_st_scores(out_dir, scores, refs, hyps, tokenize=args.tokenize, lowercase=args.lowercase)
-    info.setdefault("command", "python -m usm_espnet.bin.score_st " + " ".join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)))
-    paper = PAPER_RESULTS[args.paper] if args.paper else None
-    md = st_results_markdown(scores, args.title, paper, args.standin,
-                             _lang_names(list(scores.languages)), info)
-    atomic_write_text(out_dir / "RESULTS.md", md)
-    if args.recipe_results:
-        section = args.section_id or re.sub(r"[^A-Za-z0-9_.:/+-]", "_", str(out_dir).strip("/"))
-        update_recipe_results(args.recipe_results, section, md)
-    sys.stdout.write(print_table(scores))
-    sys.stdout.flush()
-    return 0
+        return refs, hyps, score_st(refs, hyps, utt2lang, missing=args.missing,
+                                    tokenize=args.tokenize, lowercase=args.lowercase)
+
+    def report(result) -> None:
+        refs, hyps, scores = result
+        out_dir = Path(args.out_dir)
+        write_st_scores(out_dir, scores, refs, hyps, tokenize=args.tokenize, lowercase=args.lowercase)
+        info.setdefault("command", "python -m usm_espnet.bin.score_st " + " ".join(
+            shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)))
+        paper = PAPER_RESULTS[args.paper] if args.paper else None
+        md = st_results_markdown(scores, args.title, paper, args.standin,
+                                 _lang_names(list(scores.languages)), info)
+        atomic_write_text(out_dir / "RESULTS.md", md)
+        if args.recipe_results:
+            section = args.section_id or re.sub(r"[^A-Za-z0-9_.:/+-]", "_", str(out_dir).strip("/"))
+            update_recipe_results(args.recipe_results, section, md)
+        sys.stdout.write(print_table(scores))
+        sys.stdout.flush()
+
+    return run(body, report, log_format=None, describe=describe_error)
 
 
 if __name__ == "__main__":

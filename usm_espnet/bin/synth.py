@@ -10,9 +10,10 @@ Writes ``OUT_DIR/wav/*.wav`` (16 kHz, 16-bit PCM mono) and ``wav.scp``, ``text``
 """
 
 import argparse
-import logging
 import sys
 from typing import List, Optional
+
+from usm_espnet.bin._cli import run, setup_logging
 
 DEFAULT_LANGS = "en_us,fr_fr,hi_in"
 
@@ -70,7 +71,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         Process exit status.
     """
     args = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    setup_logging(log_format="%(asctime)s %(levelname)s %(message)s")
 
     from usm_espnet.data.languages import FLEURS_LANGUAGES
     from usm_espnet.standin.espeak import ESPEAK_VOICES, supported_languages
@@ -86,26 +87,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     from usm_espnet.standin.espeak import SynthesisError
 
     langs = [x.strip() for x in args.langs.split(",") if x.strip()]
-    try:
-        stats = synth_datadir(
-            args.out_dir, langs, args.num_utts, num_speakers=args.num_speakers, seed=args.seed,
-            snr_db=args.snr_db, nj=args.nj, text_file=args.text_file,
-            progress=not args.no_progress,
-        )
-    except (ValueError, OSError, SynthesisError) as e:
-        # bad languages, counts or text file (path:line), unwritable output
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(f"utterances:  {stats.num_ok}")
-    print(f"skipped:     {stats.num_skipped}"
-          + (f" ({', '.join(stats.skipped_ids[:10])}{' ...' if stats.num_skipped > 10 else ''})"
-             if stats.num_skipped else ""))
-    print(f"audio:       {stats.audio_seconds / 3600:.3f} h ({stats.audio_seconds:.1f} s)")
-    print(f"wall time:   {stats.wall_seconds:.1f} s")
-    print(f"throughput:  {stats.throughput:.1f} s of audio per CPU second "
-          f"({stats.wall_throughput:.1f} per wall second)")
-    print(f"data dir:    {args.out_dir}")
-    return 0 if stats.num_ok > 0 else 1
+
+    def report(stats) -> int:
+        print(f"utterances:  {stats.num_ok}")
+        print(f"skipped:     {stats.num_skipped}"
+              + (f" ({', '.join(stats.skipped_ids[:10])}{' ...' if stats.num_skipped > 10 else ''})"
+                 if stats.num_skipped else ""))
+        print(f"audio:       {stats.audio_seconds / 3600:.3f} h ({stats.audio_seconds:.1f} s)")
+        print(f"wall time:   {stats.wall_seconds:.1f} s")
+        print(f"throughput:  {stats.throughput:.1f} s of audio per CPU second "
+              f"({stats.wall_throughput:.1f} per wall second)")
+        print(f"data dir:    {args.out_dir}")
+        return 0 if stats.num_ok > 0 else 1
+
+    # bad languages, counts or text file (path:line), unwritable output
+    return run(lambda: synth_datadir(
+        args.out_dir, langs, args.num_utts, num_speakers=args.num_speakers, seed=args.seed,
+        snr_db=args.snr_db, nj=args.nj, text_file=args.text_file, progress=not args.no_progress,
+    ), report, log_format=None, errors=(ValueError, OSError, SynthesisError))
 
 
 if __name__ == "__main__":

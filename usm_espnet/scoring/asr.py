@@ -606,3 +606,8 @@ def describe_os_error(e: OSError) -> str:
     if isinstance(e, FileNotFoundError):
         return f"{e.filename}: file not found"
     return f"{e.filename}: {e.strerror}" if e.filename else str(e)
+
+
+def describe_error(e: BaseException) -> str:
+    """The message of a scorer's bad input: :func:`describe_os_error` for an OSError."""
+    return describe_os_error(e) if isinstance(e, OSError) else str(e)
