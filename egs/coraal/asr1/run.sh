@@ -8,8 +8,8 @@
 #   ./run.sh --preset debug         # the 1-minute sanity run (tiny stand-in, all stages)
 #   ./run.sh --preset demo          # CPU demo on the stand-in
 #   ./run.sh --local_data_opts "--speakers interviewee --components ATL,DCB"
-# Options: ./run.sh --help (the stage template's, egs/TEMPLATE/asr_options.sh). After stage 9,
-# local/score_components.py writes the per-component table to --results_md; the template's
+# Options: ./run.sh --help (the stage template's, egs/TEMPLATE/asr_options.sh). Stage 9 ends
+# with local/score.sh, which writes the per-component table to --results_md; the template's
 # own tables (per language, long-form) go to <exp_dir>/RESULTS_template.md.
 set -euo pipefail
 # relative paths on the command line (and in CORAAL=...) are relative to the caller's directory
@@ -35,23 +35,8 @@ int_opts=${template_int_opts}
 . ../../TEMPLATE/parse_options.sh
 
 # the template's tables are labelled for its per-language layout: they go beside the
-# experiments, and CORAAL's per-component table to ${results_md}
-coraal_results_md=${results_md}
+# experiments, and CORAAL's per-component table (local/score.sh, stage 9) to ${results_md}
+local_score_opts="--results_md ${results_md}${local_score_opts:+ ${local_score_opts}}"
 results_md=${exp_dir}/RESULTS_template.md
 forward_args ../../TEMPLATE/asr_options.sh
 ../../TEMPLATE/asr.sh "${fwd_args[@]}"
-
-if [ "${stage}" -le 9 ] && [ "${stop_stage}" -ge 9 ]; then
-    derive_names   # asr_exp as the template named it (with --ssl_config / --most_config too)
-    "${USM_PYTHON}" local/score_components.py --standin "${standin}" \
-        --seg_ref "${dump_dir}/raw/test/text" --seg_hyp "${asr_exp}/decode_test/1best_recog/text" \
-        --seg_utt2component "${data_dir}/test/utt2component" \
-        --lf_ref "${data_dir}/test_longform/text" --lf_hyp "${asr_exp}/decode_test_longform/text" \
-        --lf_utt2component "${data_dir}/test_longform/utt2component" \
-        --lf_utt2dur "${data_dir}/test_longform/utt2dur" --prep_json "${data_dir}/coraal_prep.json" \
-        --lf_ctm "${asr_exp}/decode_test_longform/words.ctm" \
-        --lf_unscored "${data_dir}/test_longform/unscored_spans" \
-        --out_dir "${asr_exp}/score_coraal" --results_md "${coraal_results_md}" \
-        --section_id "coraal_${asr_tag}" \
-        --title "CORAAL test$([ "${standin}" = true ] && echo " (synthetic stand-in)"): ${asr_tag}"
-fi
