@@ -61,3 +61,13 @@ def test_errors_describe_and_report_status(basic_config, capsys):
     assert capsys.readouterr().err == "ERROR: --key: no such key\n"
     assert _cli.run(lambda: 0, lambda n: 0 if n else 1) == 1
     assert _cli.run(lambda: 7) == 0  # without a report the body's value is dropped
+
+
+def test_prepare_unspoken_text_missing_input_dir_is_one_error_line(tmp_path, capsys):
+    from usm_espnet.bin import prepare_unspoken_text
+
+    missing = tmp_path / "no_such_dir"
+    rc = prepare_unspoken_text.main(["--in_dir", str(missing), "--out_dir", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 1
+    assert len(err) == 1 and err[0].startswith("ERROR: ") and str(missing / "text") in err[0]

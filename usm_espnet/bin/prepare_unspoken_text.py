@@ -47,7 +47,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             n = format_unspoken_text(a.in_dir, a.out_dir, a.lang_token)
             print(f"{a.out_dir}: {n} sentences")
 
-    return run(body, errors=ValueError)  # DataDirError is a ValueError
+    return run(body)  # DataDirError is a ValueError; a missing input file an OSError
 
 
 if __name__ == "__main__":
