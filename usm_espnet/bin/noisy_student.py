@@ -21,6 +21,7 @@ import logging
 import sys
 from typing import List, Optional
 
+from usm_espnet.bin._cli import run
 from usm_espnet.utils import str2bool
 
 
@@ -63,11 +64,10 @@ def get_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     a = get_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     from usm_espnet import noisy_student as ns
     from usm_espnet.data.kaldi import DataDirError
 
-    try:
+    def body():
         if not a.noise_scp and not a.noise_dir:
             raise ValueError("--noise_scp or --noise_dir is required")
         setup = ns.StudentSetup(
@@ -81,13 +81,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             eval_decode_args=a.eval_decode_args.split(), ngpu=a.ngpu,
             scorer="score_st" if a.metric == "bleu" else "score_asr", standin=a.standin,
             title_prefix=a.title_prefix, asr_tag=a.asr_tag)
-        rounds = ns.run_rounds(setup, force=a.force)
-        out = ns.write_results(setup, rounds, a.results_md)
-    except (DataDirError, ValueError, OSError, ns.NoisyStudentError) as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    logging.getLogger("noisy_student").info("%s: %s", a.lang, out)
-    return 0
+        return ns.write_results(setup, ns.run_rounds(setup, force=a.force), a.results_md)
+
+    def report(out):
+        logging.getLogger("noisy_student").info("%s: %s", a.lang, out)
+
+    # logging as before this runner: "%(asctime)s %(name)s %(levelname)s: %(message)s"
+    return run(body, report, log_format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+               errors=(DataDirError, ValueError, OSError, ns.NoisyStudentError))
 
 
 if __name__ == "__main__":
