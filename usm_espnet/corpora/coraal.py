@@ -72,7 +72,7 @@ from usm_espnet.corpora.coraal_text import (
     read_coraal_transcript,
 )
 from usm_espnet.data.audio import AudioError, read_audio_info
-from usm_espnet.data.kaldi import DataDir, DataDirError, write_datadir
+from usm_espnet.data.kaldi import DataDir, write_datadir_with_extras
 from usm_espnet.utils import atomic_write_text, replace_dir
 
 __all__ = [
@@ -341,24 +341,6 @@ class CoraalPrepStats:
         if skipped:
             lines.append(f"  files skipped: {skipped}")
         return "\n".join(lines)
-
-
-def _write_dir(target: str, data: DataDir, extras: Dict[str, Dict[str, str]]) -> None:
-    """Write a data dir and extra maps, swapped into place together."""
-    parent, name = os.path.split(os.path.abspath(target))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
-        staged = os.path.join(tmp, name)
-        write_datadir(staged, data)
-        for fname, mapping in extras.items():
-            atomic_write_text(os.path.join(staged, fname),
-                              "".join(f"{k} {mapping[k]}\n" for k in sorted(mapping)))
-        replace_dir(staged, target)
-    except DataDirError as e:
-        raise DataDirError(str(e).replace(os.path.join(tmp, name), target)) from None
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 #: file of ``<longform_set>``: ``<recording> <start> <end>`` per line, the time spans whose
@@ -666,8 +648,8 @@ def prepare_coraal(
             segments={k: (u["rec"], round(u["start"], 4), round(u["end"], 4)) for k, u in utts.items()},
             utt2dur={k: round(u["end"] - u["start"], 4) for k, u in utts.items()},
         )
-        _write_dir(os.path.join(out_dir, split), data,
-                   {"utt2component": {k: u["comp"] for k, u in utts.items()}})
+        write_datadir_with_extras(os.path.join(out_dir, split), data,
+                                  {"utt2component": {k: u["comp"] for k, u in utts.items()}})
         stats.segments[split] = len(utts)
         stats.hours[split] = sum(u["end"] - u["start"] for u in utts.values()) / 3600.0
     data = DataDir(
@@ -677,8 +659,8 @@ def prepare_coraal(
         utt2lang={k: LANG for k in longform},
         utt2dur={k: round(r["seconds"], 4) for k, r in longform.items()},
     )
-    _write_dir(os.path.join(out_dir, longform_set), data,
-               {"utt2component": {k: r["comp"] for k, r in longform.items()}})
+    write_datadir_with_extras(os.path.join(out_dir, longform_set), data,
+                              {"utt2component": {k: r["comp"] for k, r in longform.items()}})
     atomic_write_text(os.path.join(out_dir, longform_set, UNSCORED_SPANS),
                       "".join(f"{rec} {st:.4f} {en:.4f}\n" for rec in sorted(longform)
                               for st, en in unscored_spans.get(rec, [])))

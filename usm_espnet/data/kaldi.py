@@ -573,21 +573,20 @@ def write_datadir_with_extras(target: str, data: DataDir, extras: Dict[str, Dict
     Raises:
         DataDirError: The staged directory does not validate.
     """
-    parent, name = os.path.split(target)
+    parent, name = os.path.split(os.path.abspath(target))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    staged = os.path.join(tmp, name)
     try:
-        staged = os.path.join(tmp, name)
         write_datadir(staged, data)
         for fname, mapping in extras.items():
             with open(os.path.join(staged, fname), "w", encoding="utf-8", newline="\n") as f:
                 for key in sorted(mapping):
                     value = mapping[key]
                     f.write(f"{key} {value}\n" if value else f"{key}\n")
-        try:
-            validate_datadir(staged)
-        except DataDirError as e:
-            raise DataDirError(str(e).replace(staged, target)) from None
+        validate_datadir(staged)
         replace_dir(staged, target)
+    except DataDirError as e:
+        raise DataDirError(str(e).replace(staged, target)) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
