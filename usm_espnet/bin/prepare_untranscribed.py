@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import List, Optional
 
-from usm_espnet.bin._cli import setup_logging
+from usm_espnet.bin._cli import run
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -30,27 +30,32 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--fs", type=int, default=16000,
                    help="sample rate the shards must have (with --num_shards)")
     a = p.parse_args(argv)
-    setup_logging()
-    from usm_espnet.corpora.untranscribed import prepare_untranscribed
-    from usm_espnet.data.kaldi import DataDirError
-    langs = [x.strip() for x in a.langs.split(",") if x.strip()] or None
     if a.num_shards == 1 or a.num_shards < 0:
         print(f"ERROR: --num_shards {a.num_shards}: 0 (no shards) or at least 2", file=sys.stderr)
         return 1
-    try:
+    from usm_espnet.data.kaldi import DataDirError
+
+    def body():
+        from usm_espnet.corpora.untranscribed import prepare_untranscribed
+
+        langs = [x.strip() for x in a.langs.split(",") if x.strip()] or None
         counts = prepare_untranscribed(a.root, a.out_dir, langs)
+        shards = None
         if a.num_shards:
             from usm_espnet.data.shards import write_shards
 
             shards = write_shards(a.out_dir, a.num_shards, a.fs)
-    except DataDirError as e:
-        print(f"ERROR: {e}", file=sys.stderr)
-        return 1
-    print(f"{a.out_dir}: {sum(counts.values())} untranscribed utterances in {len(counts)} languages")
-    if a.num_shards:
-        print(f"{a.out_dir}/shards: {shards.utterances} utterances ({shards.seconds / 3600:.2f} h) "
-              f"in {shards.num_shards} shards, {len(shards.skipped)} files skipped")
-    return 0
+        return counts, shards
+
+    def report(out):
+        counts, shards = out
+        print(f"{a.out_dir}: {sum(counts.values())} untranscribed utterances in {len(counts)} languages")
+        if shards is not None:
+            print(f"{a.out_dir}/shards: {shards.utterances} utterances ({shards.seconds / 3600:.2f} h) "
+                  f"in {shards.num_shards} shards, {len(shards.skipped)} files skipped")
+
+    # only DataDirError is bad input here, as before this runner: another error keeps its traceback
+    return run(body, report, errors=DataDirError)
 
 
 if __name__ == "__main__":
