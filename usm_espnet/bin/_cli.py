@@ -18,6 +18,11 @@ import sys
 from typing import Any, Callable, Optional, Tuple, Type, Union
 
 #: The log line of the entry points: ``2025-01-31 12:00:00,000 INFO usm_espnet.x: ...``.
+#: Every entry point that sets logging up uses it, but those that run ESPnet's own main, which
+#: sets ESPnet's format itself: asr_train, ssl_train and most_train (ESPnet's trainer,
+#: ``[host] <time> (<module>:<line>) LEVEL: ...`` in train.log), and asr_inference, whose
+#: ``--ctc_greedy`` path (usm_espnet.decode.ctc_greedy) logs like ESPnet's decoding so that a
+#: decode log reads the same either way.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 Errors = Union[Type[BaseException], Tuple[Type[BaseException], ...]]

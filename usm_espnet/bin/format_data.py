@@ -17,6 +17,7 @@ from multiprocessing import Pool
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from usm_espnet.bin._cli import setup_logging
 from usm_espnet.utils import replace_dir, str2bool
 
 logger = logging.getLogger("format_data")
@@ -169,7 +170,7 @@ def main(argv=None) -> int:
                    help="false: accept a dir without text (untranscribed audio)")
     p.add_argument("--langs", default="", help="comma-separated: keep only these languages")
     a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    setup_logging()
     from usm_espnet.data.kaldi import DataDirError
     try:
         format_data(a.in_dir, a.out_dir, a.min_dur, a.max_dur, a.lang_token, a.nj, a.require_text,

@@ -191,7 +191,7 @@ def decode(args) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = get_parser().parse_args(argv)
-    setup_logging(log_format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    setup_logging()
     from usm_espnet.bin.preflight import PreflightError
     from usm_espnet.data.kaldi import DataDirError
     from usm_espnet.longform.encode import LongFormError

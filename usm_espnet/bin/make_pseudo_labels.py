@@ -37,7 +37,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         a.audio_dir, a.decode_dir, a.out_dir, a.labelled_dir, a.min_confidence,
         a.min_chars_per_second, a.max_chars_per_second,
     ), lambda counts: print(json.dumps(counts)),
-        log_format="%(asctime)s %(name)s %(levelname)s: %(message)s",
         errors=ValueError)  # DataDirError is a ValueError
 
 

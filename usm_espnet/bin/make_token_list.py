@@ -155,7 +155,6 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     return run(lambda: make_token_list(a.text, a.out_dir, a.token_type, a.nbpe, a.lang_token,
                                        a.utt2lang),
-               log_format="%(asctime)s %(name)s %(levelname)s: %(message)s",
                errors=(ValueError, RuntimeError, OSError), describe=_describe)
 
 

@@ -86,9 +86,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     def report(out):
         logging.getLogger("noisy_student").info("%s: %s", a.lang, out)
 
-    # logging as before this runner: "%(asctime)s %(name)s %(levelname)s: %(message)s"
-    return run(body, report, log_format="%(asctime)s %(name)s %(levelname)s: %(message)s",
-               errors=(DataDirError, ValueError, OSError, ns.NoisyStudentError))
+    return run(body, report, errors=(DataDirError, ValueError, OSError, ns.NoisyStudentError))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def main(argv=None) -> int:
         prepare_yesno(a.corpus_dir, a.out_dir, a.num_dev, a.num_crops)
 
     # (ValueError, OSError): DataDirError is a ValueError
-    return run(body, log_format="%(asctime)s %(levelname)s %(message)s")
+    return run(body)
 
 
 if __name__ == "__main__":

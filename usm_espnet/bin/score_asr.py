@@ -99,7 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         0 on success, 1 on bad input (one ``ERROR:`` line naming the file, and
         the line where one applies, on stderr).
     """
-    setup_logging(log_format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     args = get_parser().parse_args(argv)
     if args.utt2lang is None and args.lang is None:

@@ -99,7 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from usm_espnet.scoring.asr import describe_error, scoring_inputs
     from usm_espnet.scoring.st import read_text_map, score_st, st_results_markdown, write_st_scores
 
-    setup_logging(log_format="%(levelname)s %(name)s: %(message)s")
+    setup_logging()
     args = get_parser().parse_args(argv)
     if args.utt2lang is None and args.lang is None:
         print("ERROR: give --utt2lang or --lang", file=sys.stderr)

@@ -71,7 +71,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         Process exit status.
     """
     args = get_parser().parse_args(argv)
-    setup_logging(log_format="%(asctime)s %(levelname)s %(message)s")
+    setup_logging()
 
     from usm_espnet.data.languages import FLEURS_LANGUAGES
     from usm_espnet.standin.espeak import ESPEAK_VOICES, supported_languages
