@@ -18,7 +18,8 @@ chunk grid:
 * ``stream`` (chunk attention only): exact *without* recomputation -- every
   block runs chunk by chunk with one chunk of look-ahead, keeping only the
   ``(kernel - 1) / 2`` frames of its neighbours that its convolution needs, so
-  time per audio second and memory do not depend on the recording's length;
+  time per audio second and memory do not depend on the recording's length
+  (for an encoder with a running state, below: local or chunk attention);
 * ``onepass``: the whole recording at once (any attention type, global
   included; memory grows with length -- quadratically for global attention).
 
@@ -36,7 +37,21 @@ Which models: any encoder with the long-form interface -- ``attention_type``,
 :class:`~usm_espnet.nets.w2v_bert.W2VBertConformerEncoder`); as frontend ESPnet's
 default STFT frontend (with ``global_mvn`` or no normalisation), or a frontend
 with ``longform_features()`` (:class:`~usm_espnet.nets.w2v_bert.W2VBertFbankFrontend`,
-whose per-recording normalisation is computed in a first pass over the audio).
+whose per-recording normalisation is computed in a first pass over the audio;
+:class:`~usm_espnet.nets.gemma3n_audio.Gemma3nMelFrontend`).
+
+Encoders with a running state (the stateful interface, ``STATEFUL_INTERFACE``:
+:class:`~usm_espnet.nets.gemma3n_audio.Gemma3nConformerEncoder`, whose sub-sampling
+normalises with statistics accumulated from the start of the recording) have
+``stream_embedder()`` in place of ``stream_embed``: an object whose ``push(feats)``
+takes the next feature frames of the recording and returns the embedded frames that
+are final, carrying the state, and ``finish()`` the rest. No window can then be
+encoded on its own (``exact`` / ``fast`` are refused); ``stream`` feeds the features
+window by window (default 60 s) through it, then through each block as a
+:class:`_WindowBlockStream` (local or chunk attention: each block recomputes only
+its own receptive field, ``left + conv`` frames, at a window's edge), and outputs every
+``reduction_factor``-th block frame; the result equals one pass, memory is bounded
+by the window.
 """
 
 from __future__ import annotations
@@ -53,6 +68,10 @@ SAMPLE_RATE = 16000
 ENCODER_INTERFACE = ("attention_type", "chunk_frames", "left_context", "right_context",
                      "attention_kwargs", "subsampling", "num_output_frames", "feature_range",
                      "stream_embed", "conv_context", "blocks")
+#: the same for an encoder whose embedding carries a state from the start of the recording
+STATEFUL_INTERFACE = ("attention_type", "chunk_frames", "left_context", "right_context",
+                      "attention_kwargs", "subsampling", "num_output_frames", "feature_range",
+                      "stream_embedder", "conv_context", "blocks")
 
 
 class LongFormError(ValueError):
@@ -72,17 +91,24 @@ def input_range(encoder, start: int, end: int, total: int) -> Tuple[int, int]:
     """
     if encoder.attention_type == "global":
         return 0, total
-    kl, kr = encoder.conv_context()
-    C = encoder.chunk_frames
+    att, conv = encoder.attention_kwargs(), encoder.conv_context()
     s, e = start, end
     for _ in encoder.blocks:  # backwards through each block: conv, then attention
-        s, e = s - kl, e + kr
-        if encoder.attention_type == "chunk":
-            s, e = (s // C) * C, -(-e // C) * C
-        else:
-            s, e = s - encoder.left_context, e + encoder.right_context
+        s, e = block_input_range(att, conv, s, e)
         s, e = max(0, s), min(total, e)
     return s, e
+
+
+def block_input_range(att: dict, conv: Tuple[int, int], start: int, end: int) -> Tuple[int, int]:
+    """Input frames ``[s, e)`` (not clipped to the recording) that one block's outputs ``[start, end)``
+    depend on: its convolution's context ``conv`` (left, right), then its chunk or local attention
+    (``att``: the encoder's ``attention_kwargs()``)."""
+    kl, kr = conv
+    s, e = start - kl, end + kr
+    if att["attention_type"] == "chunk":
+        C = att["chunk"]
+        return (s // C) * C, -(-e // C) * C
+    return s - att["left"], e + att["right"]
 
 
 def receptive_field_frames(encoder) -> Tuple[int, int]:
@@ -156,18 +182,31 @@ class LongFormEncoder:
     def __init__(self, model, window_seconds: Optional[float] = None, mode: str = "auto",
                  overlap_seconds: float = 2.0) -> None:
         enc = model.encoder
-        missing = [a for a in ENCODER_INTERFACE if not hasattr(enc, a)]
+        stateful = hasattr(enc, "stream_embedder")
+        missing = [a for a in (STATEFUL_INTERFACE if stateful else ENCODER_INTERFACE)
+                   if not hasattr(enc, a)]
         if missing:
-            raise LongFormError(f"long-form encoding needs encoder: chunk_conformer or w2v_bert_conformer "
-                                f"(the long-form interface), got {type(enc).__name__} "
+            raise LongFormError(f"long-form encoding needs encoder: chunk_conformer, w2v_bert_conformer "
+                                f"or gemma3n_conformer (the long-form interface), got {type(enc).__name__} "
                                 f"(it lacks {', '.join(missing[:3])})")
         if mode == "auto":
-            mode = "stream" if enc.attention_type == "chunk" else "exact"
+            mode = "stream" if enc.attention_type == "chunk" or stateful else "exact"
         if mode not in ("exact", "stream", "fast", "onepass"):
             raise LongFormError(f"mode must be auto, exact, stream, fast or onepass, got {mode!r}")
-        if mode == "stream" and enc.attention_type != "chunk":
+        if stateful:
+            if enc.attention_type == "global" and mode != "onepass":
+                raise LongFormError("window-by-window encoding needs chunk or local attention, not global "
+                                    "(set encoder_conf.attention_type: local or chunk, or use mode onepass)")
+            if mode in ("exact", "fast"):
+                why = getattr(enc, "longform_state", "its embedding carries a state from the start "
+                              "of the recording")
+                raise LongFormError(f"mode {mode} encodes each window on its own, which "
+                                    f"{type(enc).__name__} cannot do: {why}; use mode stream (it "
+                                    "carries that state from window to window and equals one pass) "
+                                    "or onepass")
+        elif mode == "stream" and enc.attention_type != "chunk":
             raise LongFormError("mode stream needs chunk attention; use exact for local attention")
-        if enc.attention_type == "global" and mode != "onepass":
+        elif enc.attention_type == "global" and mode != "onepass":
             raise LongFormError("window-by-window encoding needs chunk or local attention, not global "
                                 "(set encoder_conf.attention_type: chunk, or use mode onepass)")
         if getattr(model, "preencoder", None) is not None or getattr(model, "postencoder", None) is not None:
@@ -182,12 +221,13 @@ class LongFormEncoder:
         if self.fe.fs != SAMPLE_RATE:
             raise LongFormError(f"long-form encoding reads 16 kHz audio; the frontend expects {self.fe.fs} Hz")
         self.model, self.encoder = model, enc
-        self.mode = mode
-        unit = enc.chunk_frames if enc.attention_type == "chunk" else 1
+        self.mode, self.stateful = mode, stateful
+        # (a stateful stream takes pieces of any length: no chunk grid for its windows)
+        unit = enc.chunk_frames if enc.attention_type == "chunk" and not stateful else 1
         frame_s = self.fe.hop * enc.subsampling / SAMPLE_RATE
         self.frame_seconds = frame_s
         if window_seconds is None:
-            window_seconds = unit * frame_s if mode == "stream" else 60.0
+            window_seconds = unit * frame_s if mode == "stream" and not stateful else 60.0
         self.window = max(unit, int(round(window_seconds / frame_s / unit)) * unit)
         self.overlap = int(math.ceil(overlap_seconds / frame_s))
         self.unit = unit
@@ -254,7 +294,8 @@ class LongFormEncoder:
         total = self.num_frames(reader.num_samples)
         self.fe.prepare(reader, next(self.model.parameters()).device)
         if self.mode == "stream":
-            yield from self._stream(reader, total, progress)
+            stream = self._stream_stateful if self.stateful else self._stream
+            yield from stream(reader, total, progress)
             return
         for a, b, s, e in self.windows(total):
             x0, x1, f0, f1 = self.sample_span(s, e, reader.num_samples)
@@ -287,6 +328,43 @@ class LongFormEncoder:
                     progress(n)
                 yield offset, out[0]
                 offset += n
+
+    def _stream_stateful(self, reader, total, progress):
+        """Exact streaming encoding (stateful interface): features window by window through the
+        encoder's ``stream_embedder()``, blocks as :class:`_WindowBlockStream`, every
+        ``reduction_factor``-th block frame out."""
+        enc = self.encoder
+        n_feat = self.num_feature_frames(reader.num_samples)
+        step = self.window * enc.subsampling  # feature frames per window
+        embed = enc.stream_embedder()
+
+        def pieces():
+            for f0 in range(0, n_feat, step):
+                f1 = min(n_feat, f0 + step)
+                x0, x1 = self.fe.sample_span(f0, f1, reader.num_samples)
+                feats, _ = self._features(reader.read(x0, x1), x0, f0, f1)
+                y = embed.push(feats)
+                if y is not None and y.size(1):
+                    yield y
+            y = embed.finish()
+            if y is not None and y.size(1):
+                yield y
+
+        r = int(getattr(enc, "reduction_factor", 1))
+        att, conv = dict(enc.attention_kwargs()), enc.conv_context()
+        streams = [_WindowBlockStream(b, att, conv) for b in enc.blocks]
+        seen = offset = 0  # block frames in, output frames out
+        with torch.no_grad():
+            for x in _pipeline(streams, pieces()):
+                out = x[0, (-seen) % r:: r]
+                seen += x.size(1)
+                if out.size(0):
+                    if progress is not None:
+                        progress(out.size(0))
+                    yield offset, out
+                    offset += out.size(0)
+        if offset != total:
+            raise RuntimeError(f"the stream gave {offset} encoder frames, expected {total}")
 
 
 class AudioReader:
@@ -415,7 +493,61 @@ def _stream_blocks(encoder, chunks):
     """Run ``encoder``'s blocks over an iterator of (1, L, d) embedded pieces (L a multiple of the
     chunk, on the chunk grid; the last may be shorter); yield output pieces of the same lengths."""
     att = dict(encoder.attention_kwargs())
-    streams = [_BlockStream(b, att) for b in encoder.blocks]
+    yield from _pipeline([_BlockStream(b, att) for b in encoder.blocks], chunks)
+
+
+class _WindowBlockStream:
+    """One Conformer block (local or chunk attention) over a stream of pieces of any length.
+
+    A block output frame depends on a finite range of its input frames
+    (:func:`block_input_range`: the convolution's context, then the attention's). The
+    stream keeps the input from the first frame the next outputs depend on; each push
+    runs the block (its ``forward(x, valid, **att)``) over the kept frames and returns the
+    outputs whose whole dependency range has arrived (at the end, all the rest). Frames
+    before the kept ones are never needed again: the recomputed margin is one receptive
+    field of the block (``left + kernel - 1`` frames for causal local attention, up to a
+    chunk more for chunk attention) per push. A piece computed from frame ``s > 0``
+    attends and convolves as if the recording started at ``s``; only outputs that
+    cannot see that edge are kept, and at the recording's real start and end the block
+    sees what a one-pass run sees.
+    """
+
+    def __init__(self, block, att_kwargs: dict, conv_context: Tuple[int, int]) -> None:
+        if att_kwargs["attention_type"] not in ("local", "chunk"):
+            raise LongFormError(f"streaming needs local or chunk attention, not {att_kwargs['attention_type']}")
+        self.b, self.att, self.conv = block, att_kwargs, conv_context
+        self.buf: Optional[torch.Tensor] = None  # block input frames [start, n)
+        self.start = self.n = self.done = 0  # outputs [0, done) given out
+
+    def _final(self, n: int) -> int:
+        """Outputs ``[0, b)`` final once inputs ``[0, n)`` have arrived (more to come)."""
+        kl, kr = self.conv
+        if self.att["attention_type"] == "chunk":
+            C = self.att["chunk"]
+            return (n // C) * C - kr
+        return n - self.att["right"] - kr
+
+    def push(self, x: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+        """Give the next input frames (1, T, d), or None at the end; get the outputs now final."""
+        if x is not None:
+            self.buf = x if self.buf is None else torch.cat([self.buf, x], 1)
+            self.n += x.size(1)
+        b = self.n if x is None else min(self.n, self._final(self.n))
+        if self.buf is None or b <= self.done:
+            return None
+        s, e = block_input_range(self.att, self.conv, self.done, b)
+        s, e = max(0, s), min(self.n, e)
+        seg = self.buf[:, s - self.start: e - self.start]
+        valid = torch.ones(seg.shape[:2], dtype=torch.bool, device=seg.device)
+        out = self.b(seg, valid, **self.att)[:, self.done - s: b - s]
+        self.done = b
+        keep = max(0, block_input_range(self.att, self.conv, b, b + 1)[0])
+        self.buf, self.start = self.buf[:, keep - self.start:], keep
+        return out
+
+
+def _pipeline(streams, chunks):
+    """Pieces from ``chunks`` through block streams (``push(x)``; ``push(None)`` at the end) in turn."""
 
     def through(i, x):
         if i == len(streams):

@@ -167,23 +167,68 @@ class Gemma3nMelFrontend(AbsFrontend):
             x = input[:, :need].to(torch.float64)
             samples = torch.arange(x.size(1), device=x.device)[None, :]
             x = x.masked_fill(samples >= input_lengths.to(x.device)[:, None], 0.0)
-            x = F.pad(x, (0, need - x.size(1))) * self.input_scale_factor
-            frames = x.unfold(1, self.win + 1, self.hop)  # (B, T, win + 1)
-            p = self.preemphasis
-            if p > 0 and self.htk:
-                frames = torch.cat([frames[..., :1] * (1.0 - p),
-                                    frames[..., 1:-1] - p * frames[..., :-2]], -1)
-            elif p > 0:
-                frames = frames[..., 1:] - p * frames[..., :-1]
-            else:
-                frames = frames[..., :-1]
-            mag = torch.fft.rfft(frames * self.window, n=self.n_fft).abs()
-            feats = torch.log(torch.clamp(torch.matmul(mag, self.banks), min=self.mel_floor))
-            if self.per_bin_mean is not None:
-                feats = feats - self.per_bin_mean
-            if self.per_bin_stddev is not None:
-                feats = feats / self.per_bin_stddev
-        return feats.to(torch.float32), lens
+            feats = self.log_mel(x, T)
+        return feats, lens
+
+    def log_mel(self, x: torch.Tensor, num_frames: int) -> torch.Tensor:
+        """The first ``num_frames`` frames of waveforms ``x`` (B, N) float64, zero-padded at the end
+        as needed -> (B, num_frames, n_mels) float32. Frame ``t`` reads samples ``[t hop, t hop + win]``."""
+        need = (num_frames - 1) * self.hop + self.win + 1
+        x = F.pad(x[:, :need], (0, max(0, need - x.size(1)))) * self.input_scale_factor
+        frames = x.unfold(1, self.win + 1, self.hop)  # (B, T, win + 1)
+        p = self.preemphasis
+        if p > 0 and self.htk:
+            frames = torch.cat([frames[..., :1] * (1.0 - p),
+                                frames[..., 1:-1] - p * frames[..., :-2]], -1)
+        elif p > 0:
+            frames = frames[..., 1:] - p * frames[..., :-1]
+        else:
+            frames = frames[..., :-1]
+        mag = torch.fft.rfft(frames * self.window, n=self.n_fft).abs()
+        feats = torch.log(torch.clamp(torch.matmul(mag, self.banks), min=self.mel_floor))
+        if self.per_bin_mean is not None:
+            feats = feats - self.per_bin_mean
+        if self.per_bin_stddev is not None:
+            feats = feats / self.per_bin_stddev
+        return feats.to(torch.float32)
+
+    def longform_features(self) -> "Gemma3nLongFormFeatures":
+        """Span-by-span features of long recordings (usm_espnet.longform.encode)."""
+        return Gemma3nLongFormFeatures(self)
+
+
+class Gemma3nLongFormFeatures:
+    """The frontend's features of one long recording, span by span (usm_espnet.longform.encode).
+
+    A frame depends only on its own ``win + 1`` samples (zeros past the end of the
+    recording, as the extractor's padding), so the features computed from a span of the
+    audio are the frames a one-pass frontend computes; nothing is computed per recording.
+    """
+
+    def __init__(self, frontend: Gemma3nMelFrontend) -> None:
+        self.fe = frontend
+        self.hop, self.fs = frontend.hop, frontend.fs
+
+    def num_frames(self, num_samples: int) -> int:
+        """Feature frames of a recording of ``num_samples`` samples (one pass: all valid)."""
+        lens, _ = self.fe.num_frames(torch.tensor([num_samples]))
+        return int(lens[0])
+
+    def sample_span(self, f0: int, f1: int, num_samples: int) -> Tuple[int, int]:
+        """Samples ``[x0, x1)`` from which feature frames ``[f0, f1)`` are computed exactly."""
+        return f0 * self.hop, min(num_samples, max(f0, f1 - 1) * self.hop + self.fe.win + 1)
+
+    def prepare(self, reader, device) -> None:
+        """Nothing to do: each frame depends on its own samples only."""
+
+    @torch.no_grad()
+    def features(self, samples, x0: int, f0: int, f1: int, device) -> torch.Tensor:
+        """Feature frames ``[f0, f1)`` (1, f1 - f0, n_mels) from ``samples`` read at ``x0``."""
+        assert x0 == f0 * self.hop
+        if f1 <= f0:
+            return torch.zeros(1, 0, self.fe.n_mels, device=device)
+        x = torch.as_tensor(samples, device=device).to(torch.float64)[None]
+        return self.fe.log_mel(x, f1 - f0)
 
 
 # -------------------------------------------------------------------- modules
@@ -226,6 +271,35 @@ class CumulativeGroupNorm(nn.Module):
         var = torch.cumsum((y - mean).pow(2).sum(dims, keepdim=True), 1) / count
         return ((y - mean) * torch.rsqrt(var + self.eps) * self.weight.float()).to(x.dtype)
 
+    def stream(self, x: torch.Tensor, state: Optional[Tuple[float, torch.Tensor, torch.Tensor]]
+               ) -> Tuple[torch.Tensor, Tuple[float, torch.Tensor, torch.Tensor]]:
+        """:meth:`forward` of the next frames ``x`` (B, T, F, C) of a recording, carrying its state.
+
+        ``state``: (elements so far, sum of the values, sum of the squared deviations),
+        the sums float64 (B,), from the previous call (None at the start). Feeding a
+        recording piece by piece gives the frames :meth:`forward` gives for the whole of it
+        (the running sums are kept in float64, as torch's CPU cumsum accumulates).
+        """
+        y = x.float()
+        dims = tuple(range(2, y.dim()))
+        shape = (-1, 1) + (1,) * len(dims)
+        n_prev, s_prev, q_prev = state if state is not None else (0.0, None, None)
+        per = float(math.prod(y.shape[2:]))
+        count = (n_prev + per * torch.arange(1, y.size(1) + 1, device=y.device,
+                                             dtype=torch.float64)).view(1, -1, *([1] * len(dims)))
+        sums = torch.cumsum(y.sum(dims, keepdim=True).double(), 1)
+        if s_prev is not None:
+            sums = sums + s_prev.view(shape)
+        mean = (sums.float() / count.float())
+        sq = torch.cumsum((y - mean).pow(2).sum(dims, keepdim=True).double(), 1)
+        if q_prev is not None:
+            sq = sq + q_prev.view(shape)
+        var = sq.float() / count.float()
+        out = ((y - mean) * torch.rsqrt(var + self.eps) * self.weight.float()).to(x.dtype)
+        if y.size(1) == 0:
+            return out, (n_prev, s_prev, q_prev)
+        return out, (n_prev + per * y.size(1), sums[:, -1].reshape(-1), sq[:, -1].reshape(-1))
+
 
 class Gemma3nSubsampling(nn.Module):
     """Conv2d + cumulative group norm + ReLU per layer over (time, freq), then a Linear to d.
@@ -265,6 +339,64 @@ class Gemma3nSubsampling(nn.Module):
             x = F.relu(norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2))
         B, C, T, Fq = x.shape
         return self.out(x.permute(0, 2, 3, 1).reshape(B, T, Fq * C))
+
+    def stream(self) -> "Gemma3nSubsamplingStream":
+        """A stateful sub-sampling of one recording fed piece by piece (long-form encoding)."""
+        return Gemma3nSubsamplingStream(self)
+
+
+class Gemma3nSubsamplingStream:
+    """:class:`Gemma3nSubsampling` of one recording whose features arrive piece by piece.
+
+    Each convolution's output ``i`` reads input frames ``[s i, s i + k)`` (zeros after the
+    end of the recording), so a layer keeps the input frames from ``s i`` of its next
+    output ``i`` until they have all arrived; its cumulative group norm carries its running
+    statistics (:meth:`CumulativeGroupNorm.stream`). :meth:`push` returns the sub-sampled
+    frames that are final, :meth:`finish` the rest (zero padding at the end, as one pass):
+    together they equal :meth:`Gemma3nSubsampling.forward` of the whole recording.
+    Memory: a few input frames per layer, whatever the recording's length.
+    """
+
+    def __init__(self, sub: Gemma3nSubsampling) -> None:
+        self.sub = sub
+        self.bufs: list = [None] * len(sub.convs)  # (1, C, t, F) inputs from s i on
+        self.states: list = [None] * len(sub.convs)
+
+    def _layer(self, i: int, x: Optional[torch.Tensor], end: bool) -> Optional[torch.Tensor]:
+        conv, norm, pad = self.sub.convs[i], self.sub.norms[i], self.sub.pads[i]
+        kt, st = conv.kernel_size[0], conv.stride[0]
+        buf = self.bufs[i]
+        if x is not None and x.size(2):
+            buf = x if buf is None else torch.cat([buf, x], 2)
+        if buf is None:
+            return None
+        if end and buf.size(2):  # the "reverse causal" padding after the last frame
+            buf = F.pad(buf, (0, 0, 0, pad[3]))
+        m = (buf.size(2) - kt) // st + 1 if buf.size(2) >= kt else 0
+        if end and m:  # only outputs that start on a real frame exist
+            m = min(m, (buf.size(2) - pad[3] - 1) // st + 1)
+        self.bufs[i] = None if end else buf[:, :, m * st:]
+        if m == 0:
+            return None
+        y = conv(F.pad(buf[:, :, : (m - 1) * st + kt], (pad[0], pad[1], 0, 0)).to(conv.weight.dtype))
+        z, self.states[i] = norm.stream(y.permute(0, 2, 3, 1), self.states[i])
+        return F.relu(z).permute(0, 3, 1, 2)
+
+    def _run(self, x: Optional[torch.Tensor], end: bool) -> Optional[torch.Tensor]:
+        for i in range(len(self.sub.convs)):
+            x = self._layer(i, x, end)
+        if x is None:
+            return None
+        B, C, T, Fq = x.shape
+        return self.sub.out(x.permute(0, 2, 3, 1).reshape(B, T, Fq * C))
+
+    def push(self, feats: torch.Tensor) -> Optional[torch.Tensor]:
+        """The next feature frames (1, T, idim) -> the sub-sampled frames now final (1, T', odim) or None."""
+        return self._run(feats.unsqueeze(1), end=False)
+
+    def finish(self) -> Optional[torch.Tensor]:
+        """End of the recording: the remaining sub-sampled frames (1, T', odim), or None."""
+        return self._run(None, end=True)
 
 
 class Gemma3nRelPosSelfAttention(RelKeySelfAttention):
@@ -513,6 +645,33 @@ class Gemma3nConformerEncoder(AbsEncoder):
         """Output frames of an utterance of ``num_feature_frames`` valid feature frames."""
         sub = -(-max(0, num_feature_frames) // self.embed.time_stride)
         return -(-sub // self.reduction_factor)
+
+    # Stateful long-form interface (usm_espnet.longform.encode): the sub-sampling's
+    # cumulative group norm depends on every frame since the start of the recording, so
+    # this encoder has no stateless stream_embed(); stream_embedder() carries that state
+    # from piece to piece instead, and the blocks (finite receptive field: local or chunk
+    # attention, causal convolution) are streamed by the long-form code from
+    # attention_kwargs() and conv_context(); every reduction_factor-th block frame is output.
+    #: why windows cannot be encoded on their own (long-form error messages)
+    longform_state = ("its sub-sampling's cumulative group norm accumulates statistics from the "
+                      "start of the recording")
+
+    def conv_context(self) -> Tuple[int, int]:
+        """Frames (left, right) of its input each block's (causal) depthwise convolution reads."""
+        return self.cnn_module_kernel - 1, 0
+
+    def feature_range(self, start: int, end: int) -> Tuple[int, int]:
+        """Feature frames ``[f0, f1)`` that output frames ``[start, end)`` are embedded from (the
+        sub-sampling's look-ahead included; not its running statistics, which go back to 0)."""
+        ahead, stride = 0, 1
+        for conv in self.embed.convs:
+            ahead += (conv.kernel_size[0] - 1) * stride
+            stride *= conv.stride[0]
+        return self.subsampling * start, self.subsampling * end + ahead
+
+    def stream_embedder(self) -> Gemma3nSubsamplingStream:
+        """The sub-sampling of one recording fed piece by piece (``push(feats)``, ``finish()``)."""
+        return self.embed.stream()
 
     def forward(
         self,
