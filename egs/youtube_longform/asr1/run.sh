@@ -42,40 +42,15 @@ int_opts=${template_int_opts}
 fixed_opts="asr_tag ssl_config ssl_tag most_config most_tag"
 . ../../TEMPLATE/parse_options.sh
 
+# local/models.sh: check_models (--models), model_opts ATT (asr_tag, asr_args, longform_args)
+. local/models.sh
+check_models
 for att in ${models}; do
-    case ${att} in chunk|local|global) ;;
-        *) echo "./run.sh: ERROR: --models: unknown attention type '${att}' (chunk, local or global)" >&2; exit 1 ;; esac
-done
-[ -n "${models// /}" ] || { echo "./run.sh: ERROR: --models is empty (give chunk, local and/or global)" >&2; exit 1; }
-
-user_asr_args=${asr_args}
-user_longform_args=${longform_args}
-for att in ${models}; do
-    mode=auto    # chunk: exact streaming; local: exact windows
-    [ "${att}" = global ] && mode=onepass   # no finite receptive field: one pass, short ones only
-    asr_tag=${att}
-    asr_args="${user_asr_args} --encoder_conf attention_type=${att}"
-    longform_args="--mode ${mode} ${user_longform_args}"
+    model_opts "${att}"
     forward_args ../../TEMPLATE/asr_options.sh
     ../../TEMPLATE/asr.sh "${fwd_args[@]}"
 done
-
+# stage 9 and after: the models side by side (RESULTS.md section longform_compare, the metrics)
 if [ "${stop_stage}" -ge 9 ]; then
-    compare=()
-    for att in ${models}; do
-        asr_tag=${att}; derive_names   # exp_dir/asr_<att>[_ft_<init_encoder>]
-        compare+=(--compare "${att}=${asr_exp}/decode_longform/score/scores.json")
-        for s in ${test_sets}; do   # the first short test set that was scored
-            if [ -f "${asr_exp}/decode_${s}/score/scores.json" ]; then
-                compare+=(--short "${att}=${asr_exp}/decode_${s}/score/scores.json"); break
-            fi
-        done
-    done
-    title="youtube_longform: WER against recording length (chunk / local / global attention)"
-    [ "${standin}" = true ] && title="youtube_longform (synthetic stand-in): WER against recording length (chunk / local / global attention)"
-    "${USM_PYTHON}" -m usm_espnet.bin.score_longform "${compare[@]}" --standin "${standin}" \
-        --title "${title}" --recipe_results "${results_md}" --section_id longform_compare \
-        --plot results/longform_wer_vs_length.png --metrics_out "${exp_dir}/longform_metrics.txt" > /dev/null
-    echo "$(date '+%Y-%m-%dT%H:%M:%S') (run.sh) comparison written to ${results_md}" >&2
-    cat "${exp_dir}/longform_metrics.txt"
+    . local/compare_models.sh
 fi
