@@ -44,6 +44,15 @@ Gemma 3n's own:
 The encoder can be switched to ``chunk`` (or ``global``) attention as
 ``encoder_conf.attention_type``; the position term is then clamped to the pre-trained
 distances (as w2v-BERT's relative keys are).
+
+Long-form decoding (:mod:`usm_espnet.longform.encode`, ``stream`` mode): the cumulative
+group norm makes every sub-sampled frame depend on the whole recording before it, so the
+encoder has the *stateful* long-form interface: :meth:`Gemma3nConformerEncoder.stream_embedder`
+sub-samples a recording fed piece by piece, carrying each norm's running count and sums
+(:class:`Gemma3nSubsamplingStream`); the blocks (local or chunk attention, causal
+convolution: a finite receptive field) and the output reduction are streamed by the
+long-form code. The frontend's frames depend on their own samples only
+(:class:`Gemma3nLongFormFeatures`).
 """
 
 from __future__ import annotations
