@@ -47,7 +47,9 @@ normalises with statistics accumulated from the start of the recording) have
 takes the next feature frames of the recording and returns the embedded frames that
 are final, carrying the state, and ``finish()`` the rest. No window can then be
 encoded on its own (``exact`` / ``fast`` are refused); ``stream`` feeds the features
-window by window (default 60 s) through it, then through each block as a
+window by window (default 10 s: a window's features and activations are the
+memory it needs, and larger buffers leave the allocator more to fragment) through
+it, then through each block as a
 :class:`_WindowBlockStream` (local or chunk attention: each block recomputes only
 its own receptive field, ``left + conv`` frames, at a window's edge), and outputs every
 ``reduction_factor``-th block frame; the result equals one pass, memory is bounded
@@ -68,6 +70,8 @@ SAMPLE_RATE = 16000
 ENCODER_INTERFACE = ("attention_type", "chunk_frames", "left_context", "right_context",
                      "attention_kwargs", "subsampling", "num_output_frames", "feature_range",
                      "stream_embed", "conv_context", "blocks")
+#: default window of stream mode for an encoder with a running state (module docstring)
+STATEFUL_WINDOW_SECONDS = 10.0
 #: the same for an encoder whose embedding carries a state from the start of the recording
 STATEFUL_INTERFACE = ("attention_type", "chunk_frames", "left_context", "right_context",
                       "attention_kwargs", "subsampling", "num_output_frames", "feature_range",
@@ -172,7 +176,8 @@ class LongFormEncoder:
             chunk in ``stream`` mode (it recomputes nothing, so small windows are
             free and keep memory lowest; on a GPU, windows of several chunks -- e.g.
             64 s -- run each block on all their chunks at once, far fewer kernel
-            launches, memory still bounded by the window), 60 s otherwise (fewer
+            launches, memory still bounded by the window), 10 s in ``stream`` mode for an
+            encoder with a running state (module docstring), 60 s otherwise (fewer
             recomputed edges).
         mode: ``auto`` (``stream`` for chunk attention, else ``exact``),
             ``exact``, ``stream``, ``fast`` or ``onepass``.
@@ -227,7 +232,10 @@ class LongFormEncoder:
         frame_s = self.fe.hop * enc.subsampling / SAMPLE_RATE
         self.frame_seconds = frame_s
         if window_seconds is None:
-            window_seconds = unit * frame_s if mode == "stream" and not stateful else 60.0
+            if mode == "stream":
+                window_seconds = STATEFUL_WINDOW_SECONDS if stateful else unit * frame_s
+            else:
+                window_seconds = 60.0
         self.window = max(unit, int(round(window_seconds / frame_s / unit)) * unit)
         self.overlap = int(math.ceil(overlap_seconds / frame_s))
         self.unit = unit
