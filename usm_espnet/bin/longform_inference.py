@@ -38,15 +38,18 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--wav_scp", required=True, help="Kaldi wav.scp of audio files")
     p.add_argument("--output_dir", required=True)
     p.add_argument("--mode", choices=["auto", "stream", "exact", "fast", "onepass"], default="auto",
-                   help="auto: stream for chunk attention, else exact; stream: exact, chunk by chunk "
-                   "without recomputation (chunk attention); "
+                   help="auto: stream for chunk attention and for encoders with a running state "
+                   "(Gemma 3n's), else exact; stream: exact, chunk by chunk without recomputation "
+                   "(chunk attention), or window by window carrying the encoder's state (Gemma 3n); "
                    "exact: each window with its whole receptive field (equals one pass); "
-                   "fast: --overlap_seconds of context; onepass: whole recording at once "
+                   "fast: --overlap_seconds of context (exact and fast refuse an encoder with a "
+                   "running state); onepass: whole recording at once "
                    "(any attention type; memory grows with length)")
     p.add_argument("--max_onepass_seconds", type=float, default=900.0,
                    help="onepass mode: longer recordings are skipped (reported, not decoded)")
     p.add_argument("--window_seconds", type=float, default=None,
-                   help="output window (default: one chunk in stream mode, 60 s otherwise)")
+                   help="output window (default: one chunk in stream mode, 10 s in stream mode for "
+                   "an encoder with a running state, 60 s otherwise)")
     p.add_argument("--overlap_seconds", type=float, default=2.0)
     p.add_argument("--decoder", choices=["greedy", "beam"], default="greedy")
     p.add_argument("--beam_size", type=int, default=8)
