@@ -95,6 +95,29 @@ def test_write_without_text(tmp_path: Path) -> None:
     validate_datadir(tmp_path / "d", require_text=False)
 
 
+def test_write_under_a_file_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a directory\n")
+    with pytest.raises(DataDirError, match=r"afile/sub/d: cannot create it: .*afile is a file, not a directory"):
+        write_datadir(tmp_path / "afile" / "sub" / "d", DataDir(wav_scp={"a": "/a.wav"}))
+    assert sorted(os.listdir(tmp_path)) == ["afile"]
+
+
+def test_prepare_untranscribed_out_dir_under_a_file_is_one_error_line(tmp_path: Path, capsys) -> None:
+    from usm_espnet.bin import prepare_untranscribed
+
+    wav = tmp_path / "a.wav"
+    sf = pytest.importorskip("soundfile")
+    sf.write(wav, [0.0] * 1600, 16000)
+    (tmp_path / "root" / "en_us").mkdir(parents=True)
+    (tmp_path / "root" / "en_us" / "wav.lst").write_text(f"{wav}\n")
+    (tmp_path / "afile").write_text("x\n")
+    out = tmp_path / "afile" / "untranscribed"
+    assert prepare_untranscribed.main(["--root", str(tmp_path / "root"), "--out_dir", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"ERROR: {out}: cannot create it: {tmp_path / 'afile'} is a file, not a directory"
+    assert "Traceback" not in "\n".join(err)
+
+
 # ---------------------------------------------------------------- atomic write
 
 

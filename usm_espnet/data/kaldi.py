@@ -520,6 +520,16 @@ def _write_files(tmp: str, shown: str, data: DataDir) -> None:
         _write_file(os.path.join(tmp, name), lines)
 
 
+def _why_not_creatable(parent: str, err: OSError) -> str:
+    """Why a directory under ``parent`` could not be made: the component that is a file, or ``err``."""
+    p = parent
+    while p and not os.path.lexists(p):
+        p = os.path.dirname(p)
+    if p and not os.path.isdir(p):
+        return f"{p} is a file, not a directory"
+    return f"{parent}: {err.strerror or err}"
+
+
 def write_datadir(path: PathLike, data: DataDir, overwrite: bool = True) -> None:
     """Write ``data`` as a Kaldi data directory, atomically.
 
@@ -537,15 +547,19 @@ def write_datadir(path: PathLike, data: DataDir, overwrite: bool = True) -> None
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is False.
-        DataDirError: ``data`` is invalid (message names ``path``'s files).
+        DataDirError: ``data`` is invalid (message names ``path``'s files), or ``path``
+            cannot be created (a component of it is a file, no permission).
     """
     target = os.path.abspath(os.fspath(path))
     shown = os.fspath(path)
     if os.path.lexists(target) and not overwrite:
         raise FileExistsError(f"{shown}: already exists (overwrite=False)")
     parent, name = os.path.split(target)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    except OSError as e:  # e.g. a path component is a file, or no write permission
+        raise DataDirError(f"{shown}: cannot create it: {_why_not_creatable(parent, e)}") from None
     try:
         umask = os.umask(0)
         os.umask(umask)
