@@ -62,6 +62,11 @@ def read_valid_curve(exp_dir: str, metric: str = "cer_ctc") -> Curve:
     return [(epoch * int(iters), values[epoch]) for epoch in sorted(values)]
 
 
+def default_scale(metric: str) -> float:
+    """100 (a percentage) for error rates and accuracies, 1 for anything else (losses)."""
+    return 100.0 if any(k in metric.lower() for k in ("cer", "wer", "acc")) else 1.0
+
+
 def curves_markdown(curves: Dict[str, Curve], metric: str = "cer_ctc", scale: float = 100.0,
                     unit: str = "%") -> str:
     """A table: one row per run, one column per step (values x ``scale``)."""
@@ -72,11 +77,13 @@ def curves_markdown(curves: Dict[str, Curve], metric: str = "cer_ctc", scale: fl
         d = dict(curve)
         out.append(f"| {label.replace('|', '/')} | "
                    + " | ".join(f"{d[s] * scale:.1f}" if s in d else "-" for s in steps) + " |")
-    return "\n".join(out) + f"\n\nCells: dev {metric} ({unit}) after that many steps.\n"
+    shown = f"{metric} ({unit})" if unit else metric
+    return "\n".join(out) + f"\n\nCells: dev {shown} after that many steps.\n"
 
 
 def plot_curves(curves: Dict[str, Curve], png_path: str, title: str, ylabel: str,
-                scale: float = 100.0, standin: Optional[bool] = None) -> None:
+                scale: float = 100.0, standin: Optional[bool] = None,
+                xlabel: str = "fine-tuning step") -> None:
     """One line per run (marker at each validation), written atomically."""
     import io
 
@@ -96,7 +103,7 @@ def plot_curves(curves: Dict[str, Curve], png_path: str, title: str, ylabel: str
     steps = sorted({s for c in curves.values() for s, _ in c})
     ax.set_xticks(steps)
     ax.tick_params(axis="x", labelsize=8)
-    ax.set_xlabel("fine-tuning step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
@@ -117,10 +124,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--metric", default="cer_ctc", help="[valid] key in train.log (cer_ctc)")
     p.add_argument("--title", default="dev CER against fine-tuning step")
     p.add_argument("--ylabel", default="dev CER (%)")
+    p.add_argument("--xlabel", default="fine-tuning step")
     p.add_argument("--plot", default="", help="png to write")
     p.add_argument("--markdown", default="", help="write the table here (default: stdout)")
     p.add_argument("--standin", choices=["true", "false", "auto"], default="auto")
+    p.add_argument("--scale", type=float, default=None,
+                   help="multiply values by this (default: 100, in %%, for a metric named like "
+                        "cer/wer/acc; 1 for others, e.g. loss)")
     args = p.parse_args(argv)
+    scale = args.scale if args.scale is not None else default_scale(args.metric)
     curves: Dict[str, Curve] = {}
     try:
         for item in args.run:
@@ -131,7 +143,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
-    table = curves_markdown(curves, args.metric)
+    table = curves_markdown(curves, args.metric, scale, "%" if scale == 100.0 else "" if scale == 1.0 else f"x {scale:g}")
     if args.markdown:
         from usm_espnet.utils import atomic_write_text
 
@@ -140,7 +152,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stdout.write(table)
     if args.plot:
         standin = None if args.standin == "auto" else args.standin == "true"
-        plot_curves(curves, args.plot, args.title, args.ylabel, standin=standin)
+        plot_curves(curves, args.plot, args.title, args.ylabel, scale=scale, standin=standin,
+                    xlabel=args.xlabel)
     return 0
 
 
