@@ -143,7 +143,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
-    table = curves_markdown(curves, args.metric, scale, "%" if scale == 100.0 else "" if scale == 1.0 else f"x {scale:g}")
+    unit = "%" if scale == 100.0 else "" if scale == 1.0 else f"x {scale:g}"
+    table = curves_markdown(curves, args.metric, scale, unit)
     if args.markdown:
         from usm_espnet.utils import atomic_write_text
 
