@@ -67,9 +67,8 @@ def default_scale(metric: str) -> float:
     return 100.0 if any(k in metric.lower() for k in ("cer", "wer", "acc")) else 1.0
 
 
-def curves_markdown(curves: Dict[str, Curve], metric: str = "cer_ctc", scale: float = 100.0,
-                    unit: str = "%") -> str:
-    """A table: one row per run, one column per step (values x ``scale``)."""
+def curves_markdown(curves: Dict[str, Curve], metric: str = "cer_ctc", scale: float = 100.0) -> str:
+    """A table: one row per run, one column per step (values x ``scale``: 100 reads as %)."""
     steps = sorted({s for c in curves.values() for s, _ in c})
     out = ["| Run \\ step | " + " | ".join(str(s) for s in steps) + " |",
            "| --- | " + " | ".join("---:" for _ in steps) + " |"]
@@ -77,6 +76,7 @@ def curves_markdown(curves: Dict[str, Curve], metric: str = "cer_ctc", scale: fl
         d = dict(curve)
         out.append(f"| {label.replace('|', '/')} | "
                    + " | ".join(f"{d[s] * scale:.1f}" if s in d else "-" for s in steps) + " |")
+    unit = "%" if scale == 100.0 else "" if scale == 1.0 else f"x {scale:g}"
     shown = f"{metric} ({unit})" if unit else metric
     return "\n".join(out) + f"\n\nCells: dev {shown} after that many steps.\n"
 
@@ -143,8 +143,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except ValueError as e:
         print(f"ERROR: {e}", file=sys.stderr)
         return 1
-    unit = "%" if scale == 100.0 else "" if scale == 1.0 else f"x {scale:g}"
-    table = curves_markdown(curves, args.metric, scale, unit)
+    table = curves_markdown(curves, args.metric, scale)
     if args.markdown:
         from usm_espnet.utils import atomic_write_text
 
