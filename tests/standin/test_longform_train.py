@@ -49,10 +49,27 @@ def test_pack_keeps_order_and_chunk_length(chunk):
     for idx, pauses, lead, trail in packed:
         assert len(pauses) == len(idx) - 1
         total = lead + trail + sum(pauses) + sum(durs[i] for i in idx)
-        assert len(idx) == 1 or total <= chunk + 1e-9  # only a lone utterance may be longer
+        # only a lone utterance longer than the chunk is longer, with no silence around it
+        if len(idx) == 1 and durs[idx[0]] > chunk:
+            assert lead == trail == 0.0
+        else:
+            assert total <= chunk + 1e-9
     assert any(len(idx) > 1 for idx, _, _, _ in packed)
     # first fit: the 9.5 s utterance is alone, and a later short one fills an earlier gap
     assert [4] in [idx for idx, _, _, _ in packed]
+
+
+def test_pack_shrinks_the_silence_around_a_long_utterance():
+    # 7.4 s + up to 1 s on each side would be a 9.4 s segment: the edges shrink to 0.6 s
+    # in all, in proportion, so that chunk-wise attention sees it as one chunk in training
+    packed = pack_utterances([7.4, 7.9, 3.0], 8.0, random.Random(1), (0.2, 0.5), (0.8, 1.0))
+    assert [idx for idx, _, _, _ in packed] == [[0], [1], [2]]
+    for (idx, _, lead, trail), dur in zip(packed, [7.4, 7.9, 3.0]):
+        assert lead > 0 and trail > 0
+        assert lead + dur + trail <= 8.0 + 1e-9
+    (_, _, lead, trail), = packed[:1]
+    assert abs(lead + trail - 0.6) < 1e-9
+    assert packed[2][2] >= 0.8 and packed[2][3] >= 0.8  # a short one keeps its drawn edges
 
 
 def test_render_segment_pauses_and_snr():

@@ -9,7 +9,7 @@ module makes such chunks from any Kaldi training directory of short utterances
 * **Concatenations up to the chunk length.** The utterances of each language are shuffled
   and packed (first fit, see :func:`pack_utterances`) into segments of at most
   ``chunk_seconds``, pauses included. An utterance longer than the chunk is a segment of
-  its own. Each ``copies`` pass packs anew (other order, other
+  its own (no silence added). Each ``copies`` pass packs anew (other order, other
   pauses, other noise).
 * **Pauses.** Silence before the first and after the last utterance (``edge_s``), between
   utterances (``pause_s``) and, with probability ``internal_pause_prob``, one pause inside
@@ -62,7 +62,7 @@ DEFAULT_CHUNK_SECONDS = 8.0
 DEFAULT_SNR_DB: Tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 30.0)
 DONE_MARKER = ".done"
 #: Bump when what is written changes (invalidates old markers).
-VERSION = 3
+VERSION = 4
 WAV_DIR = "wav"
 
 
@@ -123,7 +123,9 @@ def pack_utterances(durations: Sequence[float], chunk_seconds: float, rng: rando
     takes the first of the next ``lookahead`` unplaced utterances that keeps the segment
     (lead, utterances, pauses between them, trail) within ``chunk_seconds``. A segment
     always holds at least one utterance (an utterance longer than the chunk is a segment
-    of its own); every utterance is placed exactly once.
+    of its own, without lead or trail); every utterance is placed exactly once. The lead
+    and trail of a segment are shrunk (in proportion) where they would make it longer
+    than the chunk.
 
     Args:
         durations: Seconds of each utterance.
@@ -142,6 +144,13 @@ def pack_utterances(durations: Sequence[float], chunk_seconds: float, rng: rando
         lead, trail = rng.uniform(*edge_s), rng.uniform(*edge_s)
         first = todo.pop(0)
         idx, pauses = [first], []
+        room = chunk_seconds - durations[first]
+        if lead + trail > room:
+            # the silence around an utterance never pushes its segment past the chunk (a
+            # 7.4 s utterance with 1 s on each side would be a 9.4 s segment, cut in two by
+            # chunk-wise attention in training); shrunk in proportion, to none if it is longer
+            shrink = max(room, 0.0) / (lead + trail)
+            lead, trail = lead * shrink, trail * shrink
         total = lead + durations[first] + trail
         while todo:
             pause = rng.uniform(*pause_s)
