@@ -110,8 +110,7 @@ def test_make_longform_train(short_dir, tmp_path):
     for u in segs:
         x, sr = sf.read(data.wav_scp[u])
         assert sr == SR and abs(len(x) / SR - data.utt2dur[u]) < 1e-3
-        if len(data.text[u].split()) > 2:
-            assert len(x) / SR <= 8.0 + 1e-3  # internal pauses included
+        assert len(x) / SR <= 8.0 + 1e-3  # pauses (internal ones too) and edges included
         assert np.std(x[:int(0.05 * SR)]) > 0  # noise over the leading silence
     assert 0 < stats.pause_fraction < 1 and stats.utts_per_segment > 1
     again = make_longform_train(short_dir, out, chunk_seconds=8.0, copies=2, snr_db=[5, 20],
@@ -119,6 +118,19 @@ def test_make_longform_train(short_dir, tmp_path):
     assert again.reused and again.num_segments == stats.num_segments
     marker = json.loads((out / ".done").read_text())
     assert marker["params"]["snr_db"] == [5.0, 20.0]
+
+
+def test_make_longform_train_segments_fit_the_chunk(short_dir, tmp_path):
+    # utterances of 1.5-3.0 s in 3 s chunks: internal pauses and edges are cut to fit, so
+    # chunk-wise attention never splits a training segment; the 3.0 s ones get no silence
+    out = tmp_path / "train_longform"
+    make_longform_train(short_dir, out, chunk_seconds=3.0, copies=2, snr_db=[20],
+                        clean_prob=1.0, internal_pause_prob=1.0, keep_original=False, seed=0)
+    data = read_datadir(out)
+    assert len(data.utt_ids()) > 0
+    for u in data.utt_ids():
+        x, _ = sf.read(data.wav_scp[u])
+        assert len(x) / SR <= 3.0 + 1e-3, u
 
 
 def test_make_longform_train_deterministic_and_options(short_dir, tmp_path):

@@ -14,7 +14,8 @@ module makes such chunks from any Kaldi training directory of short utterances
 * **Pauses.** Silence before the first and after the last utterance (``edge_s``), between
   utterances (``pause_s``) and, with probability ``internal_pause_prob``, one pause inside
   an utterance, put in a gap between words (``internal_pause_s``; the gaps are found by
-  :func:`usm_espnet.standin.synth.silence_gaps`).
+  :func:`usm_espnet.standin.synth.silence_gaps`), shortened where it would make the
+  utterance longer than the chunk.
 * **Noise at several SNRs.** Coloured noise (white, pink or brown, drawn per segment, from
   :func:`usm_espnet.data.noise.colored_noise`, slowly modulated) over the whole segment,
   pauses included, at an SNR drawn from ``snr_db`` relative to the speech power (the mean
@@ -62,7 +63,7 @@ DEFAULT_CHUNK_SECONDS = 8.0
 DEFAULT_SNR_DB: Tuple[float, ...] = (5.0, 10.0, 15.0, 20.0, 30.0)
 DONE_MARKER = ".done"
 #: Bump when what is written changes (invalidates old markers).
-VERSION = 4
+VERSION = 5
 WAV_DIR = "wav"
 
 
@@ -366,6 +367,8 @@ def make_longform_train(
                 rng.shuffle(order)
                 inner = {u: rng.uniform(*internal_pause_s) if rng.random() < internal_pause_prob
                          else 0.0 for u in order}
+                # nor does a pause inside an utterance make it longer than the chunk
+                inner = {u: min(p, max(chunk_seconds - durations[u], 0.0)) for u, p in inner.items()}
                 packed = pack_utterances([durations[u] + inner[u] for u in order], chunk_seconds,
                                          rng, pause_s, edge_s)
                 for k, (idx, pauses, lead, trail) in enumerate(packed):
