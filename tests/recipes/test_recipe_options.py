@@ -75,7 +75,7 @@ def test_help_shows_effective_defaults_presets_and_corpus_variables(name):
 def test_longform_help_lists_its_own_options():
     r = _sh(["./run.sh", "--help"], RECIPES["youtube_longform"])
     assert r.returncode == 0 and r.stdout.count("Usage:") == 1
-    assert "--models [chunk local global]" in r.stdout
+    assert "--models [chunk local global]" in r.stdout and "--seeds []" in r.stdout
     for opt in ("--asr_args [", "--longform_args ["):
         assert opt in r.stdout
     assert "--asr_tag [" in r.stdout and "set by ./run.sh" in r.stdout
@@ -86,6 +86,10 @@ def test_longform_refuses_what_it_sets_per_model():
     _assert_one_clear_error(r, "--asr_tag is set by ./run.sh itself")
     r = _sh(["./run.sh", "--models", "chunk sliding"], RECIPES["youtube_longform"])
     _assert_one_clear_error(r, "unknown attention type 'sliding'")
+    r = _sh(["./run.sh", "--seeds", "0 x"], RECIPES["youtube_longform"])
+    _assert_one_clear_error(r, "--seeds: 'x' is not a non-negative integer")
+    r = _sh(["./run.sh", "--seeds", "3 1 3"], RECIPES["youtube_longform"])
+    _assert_one_clear_error(r, "--seeds: 3 is given twice")
 
 
 def test_relative_paths_are_the_callers(tmp_path):

@@ -122,3 +122,46 @@ def test_score_longform_cli_metrics(tmp_path, capsys):
     assert "Ins" in capsys.readouterr().out
     assert main(["--compare", f"chunk={paths['chunk']}", "--short", f"chunk={tmp_path / 'no.json'}",
                  "--title", "t"]) == 1
+
+
+def test_runs_of_one_model_are_pooled_and_shown_each(tmp_path, capsys):
+    import json
+
+    from usm_espnet.bin.score_longform import main
+
+    # chunk: two seeds with 1 and 5 inserted words (15 % and 35 % WER), local: 25 % twice
+    files = {}
+    for name, extra in (("c0", 1), ("c1", 5), ("l0", 3), ("l1", 3)):
+        files[name] = tmp_path / f"{name}.json"
+        lfr.save_scores(str(files[name]), _scores(extra))
+    for name, err in (("s0", 10), ("s1", 30)):
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(json.dumps(_short(err)))
+    compare = ["--compare", f"chunk={files['c0']}", "--compare", f"local={files['l0']}",
+               "--compare", f"chunk={files['c1']}", "--compare", f"local={files['l1']}", "--title", "t"]
+    assert main(compare + ["--short", f"chunk={files['s0']}", "--short", f"chunk={files['s1']}",
+                           "--metrics_out", str(tmp_path / "m.txt")]) == 0
+    md = capsys.readouterr().out
+    # pooled: chunk 25 % (the mean of 15 and 35), local 25 %; short 20 % (10 and 30)
+    assert (tmp_path / "m.txt").read_text().split() == [
+        "longform_wer_ratio_60min=1.2500", "cw_over_lsa_15min_plus=1.0000"]
+    assert "chunk: 2, local: 2" in md and "mean of the runs' WERs" in md
+    # and each run on its own: 15/25 and 35/25; 15/10 and 35/30
+    assert "| 1 | 10.00 | - | 15.00 | 25.00 | 0.6000 | 1.5000 |" in md
+    assert "| 2 | 30.00 | - | 35.00 | 25.00 | 1.4000 | 1.1667 |" in md
+    # a --short per run, in the same order: a count that does not match is one error
+    assert main(compare + ["--short", f"chunk={files['s0']}"]) == 1
+    assert "given 1 times" in capsys.readouterr().err
+
+
+def test_merge_runs_marks_a_recording_not_decoded_in_some_run():
+    a, b = _scores(1), _scores(5)
+    b["en_us_60min"] = dict(b["en_us_60min"], missing_hyp=True)
+    del b["ru_ru_1min"]
+    m = lfr.merge_runs([a, b])
+    assert m["en_us_60min"]["missing_hyp"] and m["ru_ru_1min"]["missing_hyp"]
+    assert m["en_us_1min"]["wer_counts"] == [10, 40] and abs(m["en_us_1min"]["wer"] - 25.0) < 1e-9
+    assert m["en_us_1min"]["wer_sdi_counts"] == [0, 4, 6]
+    assert lfr.merge_runs([a]) is a
+    p = lfr.pooled_wer(m)
+    assert p["recordings"] == 4  # the two not decoded in every run are left out

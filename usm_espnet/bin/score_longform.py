@@ -11,6 +11,11 @@
         --plot results/longform_wer_vs_length.png \
         --short chunk=exp/c/decode_test/score/scores.json --short local=... \
         --metrics_out exp/longform_metrics.txt
+    # several runs of each model (e.g. training seeds): give a label once per run, with its
+    # --short in the same order; the runs are pooled (a WER is their mean) and a table gives
+    # each run's numbers
+    python -m usm_espnet.bin.score_longform --compare chunk=exp_s0/c/... --compare chunk=exp_s1/c/... \
+        --compare local=exp_s0/l/... --compare local=exp_s1/l/... --short chunk=... (x2) ...
     # the summary numbers (written to --metrics_out and into the markdown):
     #   longform_wer_ratio_60min=<chunk WER on the 60 min recordings / its WER on the short
     #     test utterances of the same languages>
@@ -22,7 +27,7 @@ import json
 import os
 import shlex
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from usm_espnet.bin._cli import run
 from usm_espnet.utils import atomic_write_text, split_label_value, str2bool
@@ -36,14 +41,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--utt2lang")
     p.add_argument("--utt2dur")
     p.add_argument("--out_dir")
-    p.add_argument("--compare", action="append", default=[], help="label=scores.json")
+    p.add_argument("--compare", action="append", default=[],
+                   help="label=scores.json; a label given again is another run of that model "
+                        "(e.g. another seed): its runs are pooled, and each run is also shown")
     p.add_argument("--title", required=True)
     p.add_argument("--standin", type=str2bool, default=False)
     p.add_argument("--recipe_results", default="")
     p.add_argument("--section_id", default="")
     p.add_argument("--plot", default="", help="png path relative to the RESULTS.md directory")
     p.add_argument("--short", action="append", default=[],
-                   help="label=scores.json of that model on the short test utterances (score_asr)")
+                   help="label=scores.json of that model on the short test utterances (score_asr); "
+                        "once per --compare of the label, in the same order")
     p.add_argument("--chunk_label", default="chunk", help="--compare label of the chunk-wise model")
     p.add_argument("--local_label", default="local", help="--compare label of the local-attention model")
     p.add_argument("--ratio_minutes", type=float, default=60.0,
@@ -62,21 +70,32 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     def body() -> str:
         if a.compare:
-            models = []
+            # a label given several times: runs of one model (e.g. seeds), pooled
+            runs: Dict[str, List[Dict]] = {}
             for item in a.compare:
                 label, path = split_label_value(item, "--compare")
-                models.append((label, lfr.load_scores(path)))
-            short = {}
+                runs.setdefault(label, []).append(lfr.load_scores(path))
+            shorts: Dict[str, List[Dict]] = {}
             for item in a.short:
                 label, path = split_label_value(item, "--short")
                 with open(path, encoding="utf-8") as f:
-                    short[label] = json.load(f)
+                    shorts.setdefault(label, []).append(json.load(f))
+            for label, sh in shorts.items():
+                if label in runs and len(sh) != len(runs[label]):
+                    raise ValueError(f"--short {label}=... is given {len(sh)} times and --compare "
+                                     f"{label}=... {len(runs[label])} times: one of each per run")
+            models = [(label, lfr.merge_runs(sc)) for label, sc in runs.items()]
+            short = {label: lfr.merge_short_runs(sh) for label, sh in shorts.items()}
             metrics = lfr.longform_metrics(models, short, a.chunk_label, a.local_label,
                                            a.ratio_minutes, a.cw_min_minutes)
+            many = max(len(sc) for sc in runs.values()) > 1
+            table = (lfr.runs_markdown(runs, shorts, a.chunk_label, a.local_label, a.ratio_minutes,
+                                       a.cw_min_minutes) if many else None)
             if a.plot:
                 lfr.plot_wer_vs_length(models, os.path.join(base, a.plot), a.title, standin=a.standin)
             md = lfr.comparison_markdown(models, a.title, a.standin, cmd, a.plot, short=short,
-                                         metrics=metrics)
+                                         metrics=metrics, runs={k: len(v) for k, v in runs.items()},
+                                         runs_table=table)
             if a.metrics_out:
                 atomic_write_text(a.metrics_out, "".join(f"{line}\n" for line in lfr.metrics_lines(metrics)))
         else:

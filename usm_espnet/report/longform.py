@@ -203,6 +203,90 @@ def longform_metrics(models: Sequence[Tuple[str, Dict[str, Dict]]], short: Dict[
     return out
 
 
+def merge_runs(runs: Sequence[Dict[str, Dict]]) -> Dict[str, Dict]:
+    """Several runs of one model (e.g. training seeds) on the same recordings, as one.
+
+    Per recording the counts are summed over the runs, so a WER is the runs' mean WER
+    (the reference is the same in every run) and a pooled WER is pooled over the runs too.
+    A recording that some run did not decode (or lacks) is "not decoded" in the result: an
+    average over the runs that did would not be comparable.
+
+    Returns:
+        Scores as :func:`score_recordings` returns them, with ``"runs"`` (how many) in each.
+    """
+    if len(runs) == 1:
+        return runs[0]
+    out: Dict[str, Dict] = {}
+    for rec in sorted({r for sc in runs for r in sc}):
+        have = [sc[rec] for sc in runs if rec in sc]
+        first = have[0]
+        if len(have) < len(runs) or any(s.get("missing_hyp") for s in have):
+            out[rec] = {"lang": first["lang"], "seconds": first["seconds"], "missing_hyp": True,
+                        "wer_counts": first["wer_counts"], "runs": len(runs)}
+            continue
+        sub = dele = ins = ref = cerr = cref = 0
+        for s in have:
+            a, b, c, r = _counts(s)
+            sub, dele, ins, ref = sub + a, dele + b, ins + c, ref + r
+            cerr, cref = cerr + int(s["cer_counts"][0]), cref + int(s["cer_counts"][1])
+        pct = 100.0 / max(ref, 1)
+        out[rec] = {"lang": first["lang"], "seconds": first["seconds"],
+                    "wer": (sub + dele + ins) * pct, "cer": 100.0 * cerr / max(cref, 1),
+                    "wer_counts": [sub + dele + ins, ref], "cer_counts": [cerr, cref],
+                    "wer_sdi": [n * pct for n in (sub, dele, ins)],
+                    "wer_sdi_counts": [sub, dele, ins], "missing_hyp": False, "runs": len(runs)}
+    return out
+
+
+def merge_short_runs(runs: Sequence[Dict]) -> Dict:
+    """Several runs' short-utterance ``scores.json`` (``score_asr``) as one: counts summed per language."""
+    if len(runs) == 1:
+        return runs[0]
+    langs: Dict[str, Dict] = {}
+    for doc in runs:
+        for lang, v in doc.get("languages", {}).items():
+            acc = langs.setdefault(lang, {"wer_counts": {}, "cer_counts": {}})
+            for key in ("wer_counts", "cer_counts"):
+                for k, n in v.get(key, {}).items():
+                    if k != "rate":
+                        acc[key][k] = acc[key].get(k, 0) + n
+    return {"languages": langs, "runs": len(runs)}
+
+
+def runs_markdown(runs: Dict[str, List[Dict[str, Dict]]], shorts: Dict[str, List[Dict]],
+                  chunk_label: str = "chunk", local_label: str = "local",
+                  ratio_minutes: float = 60.0, cw_min_minutes: float = 15.0) -> List[str]:
+    """A row per run (run i of every model: the i-th ``--compare`` of its label, e.g. seed i).
+
+    The chunk and local models' WER on the short test utterances and on the recordings of
+    ``cw_min_minutes`` and longer, and the two summary numbers of that run alone: how far
+    runs that differ only in their seed lie apart.
+    """
+    n = max(len(v) for v in runs.values())
+    cw = f"cw_over_lsa_{minutes_name(cw_min_minutes)}min_plus"
+    ratio = f"longform_wer_ratio_{minutes_name(ratio_minutes)}min"
+    lines = [f"| Run | WER (%) short, {md_cell(chunk_label)} | WER (%) short, {md_cell(local_label)} "
+             f"| WER (%) >= {cw_min_minutes:g} min, {md_cell(chunk_label)} "
+             f"| WER (%) >= {cw_min_minutes:g} min, {md_cell(local_label)} | {cw} | {ratio} |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+
+    def num(v: Optional[float], fmt: str = ".2f") -> str:
+        return "-" if v is None else format(v, fmt)
+
+    for i in range(n):
+        models = [(label, sc[i]) for label, sc in runs.items() if i < len(sc)]
+        short = {label: sh[i] for label, sh in shorts.items() if i < len(sh)}
+        m = longform_metrics(models, short, chunk_label, local_label, ratio_minutes, cw_min_minutes)
+        by_label = dict(models)
+        langs = {label: sorted({s["lang"] for s in sc.values() if s.get("lang")}) or None
+                 for label, sc in models}
+        sw = [short_wer(short[lb], langs[lb]) if lb in short and lb in by_label else None
+              for lb in (chunk_label, local_label)]
+        lines.append(f"| {i + 1} | {num(sw[0])} | {num(sw[1])} | {num(m[cw]['num'])} | "
+                     f"{num(m[cw]['den'])} | {num(m[cw]['value'], '.4f')} | {num(m[ratio]['value'], '.4f')} |")
+    return lines
+
+
 def minutes_name(minutes: float) -> str:
     """``60`` -> ``"60"``, ``0.5`` -> ``"0.5"`` (for metric names)."""
     return f"{float(minutes):g}"
@@ -398,13 +482,18 @@ def comparison_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]], title: st
                         standin: bool, command: str = "", plot: str = "",
                         paper: Optional[Dict] = PAPER_TABLE7,
                         short: Optional[Dict[str, Dict]] = None,
-                        metrics: Optional[Dict[str, Dict]] = None) -> str:
+                        metrics: Optional[Dict[str, Dict]] = None,
+                        runs: Optional[Dict[str, int]] = None,
+                        runs_table: Optional[List[str]] = None) -> str:
     """Models side by side: per length (pooled, S/D/I), then a row per recording.
 
     Args:
         short: Label -> the model's short-test ``scores.json`` (``score_asr``), for a first
             row of the per-length table.
         metrics: :func:`longform_metrics`' result, printed under the tables.
+        runs: Label -> how many runs (seeds) its scores pool (:func:`merge_runs`); said
+            when any model has more than one.
+        runs_table: :func:`runs_markdown`'s rows, printed under the metrics.
     """
     recs = sorted({r for _, s in models for r in s},
                   key=lambda r: next(((s[r]["lang"] or "", s[r]["seconds"]) for _, s in models if r in s)))
@@ -414,6 +503,12 @@ def comparison_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]], title: st
     lines += ["Per recording length, pooled over languages (errors / reference words); Sub, Del, "
               "Ins: substituted, deleted and inserted words in % of the reference words (they "
               "add up to the WER; Ins is the insertion rate):", ""]
+    if runs and max(runs.values()) > 1:
+        lines += ["Each model's numbers pool its runs (" + ", ".join(
+            f"{md_cell(label)}: {n}" for label, n in runs.items())
+            + "; runs that differ only in the training seed): errors and reference words are "
+            "summed over the runs, so a WER is the mean of the runs' WERs. A recording some "
+            "run did not decode is \"not decoded\".", ""]
     lines += length_markdown(models, short)
     if metrics:
         lines += [""]
@@ -421,6 +516,8 @@ def comparison_markdown(models: Sequence[Tuple[str, Dict[str, Dict]]], title: st
             made = (f" ({v['num']:.2f} / {v['den']:.2f})" if v["num"] is not None and v["den"] is not None
                     else "")
             lines.append(f"- `{line}`{made}{' ' + v['why'] if v['why'] else ''}")
+    if runs_table:
+        lines += ["", "Each run on its own (run i: the i-th `--compare` of each label):", ""] + runs_table
     lines += ["", "Per recording:", ""]
     lines.append("| Recording | Lang | Minutes | " + " | ".join(f"WER (%) {md_cell(m)}" for m, _ in models)
                  + " | " + " | ".join(f"S/D/I (%) {md_cell(m)}" for m, _ in models)

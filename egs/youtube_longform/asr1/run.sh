@@ -14,6 +14,7 @@
 #   ./run.sh --preset debug                # the 1-minute sanity run (tiny stand-in, all stages)
 #   ./run.sh --preset demo                 # a small model on CPU
 #   ./run.sh --models "chunk local"        # a subset of the three
+#   ./run.sh --preset small --seeds "0 1 2 3"   # each model 4 times: seed-to-seed spread, pooled
 #   LONGFORM=/data/earnings22 FLEURS=/data/fleurs ./run.sh --ngpu 4
 #   ./run.sh --init_encoder exp/w2v_bert2 --models chunk   # fine-tune an imported encoder (import_encoder)
 # Options: ./run.sh --help (this recipe's and the stage template's, egs/TEMPLATE/asr_options.sh).
@@ -27,6 +28,7 @@ cd "$(dirname "$0")"
 
 # this recipe's options
 models="chunk local global"   # self-attention types to train and compare (chunk, local, global); each is an experiment exp_dir/asr_<type>
+seeds=""                      # training seeds, e.g. "0 1 2 3": each model once per seed, in <exp_dir>_s<seed>/asr_<type>; the comparison pools them (a WER is their mean) and shows each; "": once, the config's seed, in exp_dir
 # this recipe's defaults of the template's options
 corpus=youtube_longform
 asr_config=conf/train_asr_chunk_conformer.yaml
@@ -42,14 +44,18 @@ int_opts=${template_int_opts}
 fixed_opts="asr_tag ssl_config ssl_tag most_config most_tag"
 . ../../TEMPLATE/parse_options.sh
 
-# local/models.sh: check_models (--models), model_opts ATT (asr_tag, asr_args, longform_args)
+# local/models.sh: check_models (--models, --seeds), model_opts ATT SEED (asr_tag, exp_dir,
+# asr_args, longform_args)
 . local/models.sh
 check_models
 for att in ${models}; do
-    model_opts "${att}"
-    forward_args ../../TEMPLATE/asr_options.sh
-    ../../TEMPLATE/asr.sh "${fwd_args[@]}"
+    for seed in ${seeds:--}; do   # -: no seed given
+        model_opts "${att}" "${seed}"
+        forward_args ../../TEMPLATE/asr_options.sh
+        ../../TEMPLATE/asr.sh "${fwd_args[@]}"
+    done
 done
+exp_dir=${user_exp_dir}
 # stage 9 and after: the models side by side (RESULTS.md section longform_compare, the metrics)
 if [ "${stop_stage}" -ge 9 ]; then
     . local/compare_models.sh
