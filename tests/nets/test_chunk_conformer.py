@@ -92,3 +92,28 @@ def test_bad_options():
 def test_chunk_frames_from_seconds():
     assert _enc("chunk", chunk_seconds=8).chunk_frames == 200  # 10 ms features, 4x subsampling
     assert _enc("chunk", chunk_seconds=8, input_frame_shift_ms=8).chunk_frames == 250
+
+
+def test_chunk_trains_as_global_attention_on_inputs_within_one_chunk():
+    # an input no longer than a chunk is one chunk: the chunk model's training step is the
+    # global model's, to the bit (the long-form recipe's chunk and global models, trained on
+    # segments of at most 8 s, come out identical; they differ only in how they decode)
+    x = torch.randn(3, 203, FEAT)
+    lens = torch.tensor([203, 150, 37])  # 50 encoder frames at most; chunks of 50 and 60
+    params = []
+    for attention_type, kw in (("global", {}), ("chunk", dict(chunk_seconds=2.0)),
+                               ("chunk", dict(chunk_seconds=2.4))):
+        enc = _enc(attention_type, **kw).train()
+        opt = torch.optim.Adam(enc.parameters(), lr=1e-2)
+        for _ in range(2):
+            out, olens, _ = enc(x, lens)
+            opt.zero_grad()
+            out.square().mean().backward()
+            opt.step()
+        params.append([p.detach().clone() for p in enc.parameters()])
+    for other in params[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(params[0], other))
+    # and a chunk shorter than the input is not global attention
+    enc_g, enc_c = _enc("global").eval(), _enc("chunk", chunk_seconds=0.4).eval()
+    with torch.no_grad():
+        assert (enc_g(x, lens)[0] - enc_c(x, lens)[0]).abs().max() > 1e-3
