@@ -48,3 +48,22 @@ def test_longform_recipe_debug(tmp_path):
     assert "longform_compare start" in results and "CW-8s" in results and "stand-in" in results.lower()
     assert "| short test utterances |" in results and "Ins" in results
     assert (tmp_path / "results" / "longform_wer_vs_length.png").exists()
+
+    # --seeds: chunk and local trained once per seed in exp_s<seed>, pooled by the comparison
+    # (the data stages are reused)
+    r = subprocess.run(
+        ["./run.sh", "--preset", "debug", "--data_dir", str(tmp_path / "data"),
+         "--dump_dir", str(tmp_path / "dump"), "--exp_dir", str(tmp_path / "exp"),
+         "--results_md", str(tmp_path / "RESULTS.md"), "--models", "chunk local",
+         "--seeds", "0 1", "--stage", "6"],
+        cwd=RECIPE, env=env, capture_output=True, text=True, timeout=1400)
+    assert r.returncode == 0, r.stderr[-5000:]
+    for seed in (0, 1):
+        for att in ("chunk", "local"):
+            exp = tmp_path / f"exp_s{seed}" / f"asr_{att}"
+            assert (exp / "decode_longform" / "score" / "scores.json").exists()
+            assert f"seed: {seed}" in (exp / "config.yaml").read_text()
+    results = (tmp_path / "RESULTS.md").read_text()
+    assert "chunk: 2, local: 2" in results and "| 2 | " in results
+    assert r.stdout.splitlines()[-2:] == ["longform_wer_ratio_60min=nan", "cw_over_lsa_15min_plus=nan"]
+    assert (tmp_path / "exp" / "longform_metrics.txt").exists()
