@@ -117,3 +117,15 @@ def test_chunk_trains_as_global_attention_on_inputs_within_one_chunk():
     enc_g, enc_c = _enc("global").eval(), _enc("chunk", chunk_seconds=0.4).eval()
     with torch.no_grad():
         assert (enc_g(x, lens)[0] - enc_c(x, lens)[0]).abs().max() > 1e-3
+
+
+def test_subsampling_channels():
+    x, lens = torch.randn(2, 120, FEAT), torch.tensor([120, 77])
+    full, narrow = _enc("chunk", chunk_seconds=0.4), _enc("chunk", chunk_seconds=0.4, subsampling_channels=8)
+    assert narrow.embed.conv[0].out_channels == narrow.embed.conv[2].out_channels == 8
+    assert full.embed.conv[2].out_channels == 32  # default: the model dimension
+    assert sum(p.numel() for p in narrow.parameters()) < sum(p.numel() for p in full.parameters())
+    out, olens, _ = narrow(x, lens)
+    assert out.shape == (2, 29, 32) and olens.tolist() == [29, 18]
+    with pytest.raises(ValueError, match="subsampling_channels"):
+        _enc("chunk", subsampling_channels=0)

@@ -321,10 +321,11 @@ class Conv2dSubsampling4(nn.Module):
     Output frame i depends on input frames ``4 i .. 4 i + 6`` only.
     """
 
-    def __init__(self, idim: int, dim: int) -> None:
+    def __init__(self, idim: int, dim: int, channels: Optional[int] = None) -> None:
         super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(1, dim, 3, 2), nn.ReLU(), nn.Conv2d(dim, dim, 3, 2), nn.ReLU())
-        self.linear = nn.Linear(dim * (((idim - 1) // 2 - 1) // 2), dim)
+        c = channels or dim  # the convolutions' channels (default: the model dimension)
+        self.conv = nn.Sequential(nn.Conv2d(1, c, 3, 2), nn.ReLU(), nn.Conv2d(c, c, 3, 2), nn.ReLU())
+        self.linear = nn.Linear(c * (((idim - 1) // 2 - 1) // 2), dim)
 
     @staticmethod
     def out_lengths(lens: torch.Tensor) -> torch.Tensor:
@@ -372,6 +373,10 @@ class ChunkConformerEncoder(AbsEncoder):
             subsampling) in the backward pass instead of keeping its activations:
             about a third more compute, activation memory of one block -- for
             very long inputs (an hour in one batch element).
+        subsampling_channels: Channels of the two subsampling convolutions (default
+            ``output_size``); 32 makes a small model's training step about 3x faster on
+            CPU, where the second convolution dominates (as the FLEURS demo's
+            ``usm_conformer`` does).
     """
 
     subsampling = 4
@@ -393,8 +398,11 @@ class ChunkConformerEncoder(AbsEncoder):
         attention_dropout_rate: float = 0.0,
         conv_norm: str = "layer_norm",
         activation_checkpointing: bool = False,
+        subsampling_channels: Optional[int] = None,
     ) -> None:
         super().__init__()
+        if subsampling_channels is not None and subsampling_channels < 1:
+            raise ValueError(f"subsampling_channels must be >= 1, got {subsampling_channels}")
         check_attention_options(attention_type, chunk_seconds, left_context, right_context)
         self._dim = output_size
         self.attention_type = attention_type
@@ -403,7 +411,7 @@ class ChunkConformerEncoder(AbsEncoder):
         self.left_context, self.right_context = left_context, right_context
         self.cnn_module_kernel = cnn_module_kernel
         self.activation_checkpointing = bool(activation_checkpointing)
-        self.embed = Conv2dSubsampling4(input_size, output_size)
+        self.embed = Conv2dSubsampling4(input_size, output_size, subsampling_channels)
         self.drop = nn.Dropout(dropout_rate)
         self.blocks = nn.ModuleList(
             ConformerBlock(output_size, attention_heads, linear_units, cnn_module_kernel,
