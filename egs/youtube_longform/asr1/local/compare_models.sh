@@ -19,8 +19,9 @@ for att in ${models}; do
     done
 done
 exp_dir=${user_exp_dir}
-title="youtube_longform: WER against recording length (chunk / local / global attention)"
-[ "${standin}" = true ] && title="youtube_longform (synthetic stand-in): WER against recording length (chunk / local / global attention)"
+what="WER against recording length (${models// / \/ } attention${seeds:+; seeds ${seeds} pooled})"
+title="youtube_longform: ${what}"
+[ "${standin}" = true ] && title="youtube_longform (synthetic stand-in): ${what}"
 "${USM_PYTHON}" -m usm_espnet.bin.score_longform "${compare[@]}" --standin "${standin}" \
     --title "${title}" --recipe_results "${results_md}" --section_id longform_compare \
     --plot results/longform_wer_vs_length.png --metrics_out "${exp_dir}/longform_metrics.txt" > /dev/null
