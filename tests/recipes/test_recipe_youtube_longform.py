@@ -63,6 +63,9 @@ def test_longform_recipe_debug(tmp_path):
             exp = tmp_path / f"exp_s{seed}" / f"asr_{att}"
             assert (exp / "decode_longform" / "score" / "scores.json").exists()
             assert f"seed: {seed}" in (exp / "config.yaml").read_text()
+            # each seed's per-model tables in its own RESULTS.md, not over each other
+            own = (tmp_path / f"exp_s{seed}" / "RESULTS.md").read_text()
+            assert f"asr_{att}_test start" in own and f"asr_{att}_longform start" in own
     results = (tmp_path / "RESULTS.md").read_text()
     assert "chunk: 2, local: 2" in results and "| 2 | " in results
     assert r.stdout.splitlines()[-2:] == ["longform_wer_ratio_60min=nan", "cw_over_lsa_15min_plus=nan"]

@@ -28,7 +28,7 @@ cd "$(dirname "$0")"
 
 # this recipe's options
 models="chunk local global"   # self-attention types to train and compare (chunk, local, global); each is an experiment exp_dir/asr_<type>
-seeds=""                      # training seeds, e.g. "0 1 2 3": each model once per seed, in <exp_dir>_s<seed>/asr_<type>; the comparison pools them (a WER is their mean) and shows each; "": once, the config's seed, in exp_dir
+seeds=""                      # training seeds, e.g. "0 1 2 3": each model once per seed, in <exp_dir>_s<seed>/asr_<type> (its tables in <exp_dir>_s<seed>/RESULTS.md); the comparison pools them (a WER is their mean) and shows each; "": once, the config's seed, in exp_dir
 # this recipe's defaults of the template's options
 corpus=youtube_longform
 asr_config=conf/train_asr_chunk_conformer.yaml
@@ -55,7 +55,7 @@ for att in ${models}; do
         ../../TEMPLATE/asr.sh "${fwd_args[@]}"
     done
 done
-exp_dir=${user_exp_dir}
+exp_dir=${user_exp_dir} results_md=${user_results_md}
 # stage 9 and after: the models side by side (RESULTS.md section longform_compare, the metrics)
 if [ "${stop_stage}" -ge 9 ]; then
     . local/compare_models.sh

@@ -18,7 +18,7 @@ for att in ${models}; do
         done
     done
 done
-exp_dir=${user_exp_dir}
+exp_dir=${user_exp_dir} results_md=${user_results_md}
 what="WER against recording length (${models// / \/ } attention${seeds:+; seeds ${seeds} pooled})"
 title="youtube_longform: ${what}"
 [ "${standin}" = true ] && title="youtube_longform (synthetic stand-in): ${what}"

@@ -3,7 +3,8 @@
 # parse_options.sh (it reads the parsed options: models, asr_args, longform_args):
 #   check_models      every --models entry is chunk, local or global, and there is at least one;
 #                     every --seeds entry a non-negative integer, none twice
-#   model_dir ATT SEED  asr_tag=ATT and exp_dir (<exp_dir>_s<SEED>; SEED "-": exp_dir as given)
+#   model_dir ATT SEED  asr_tag=ATT, exp_dir (<exp_dir>_s<SEED>; SEED "-": exp_dir as given) and
+#                     results_md (with a seed: <exp_dir>_s<SEED>/RESULTS.md)
 #   model_opts ATT SEED the template options of model ATT trained with SEED: model_dir, and
 #                     asr_args and longform_args as given plus the seed, the attention type and
 #                     its long-form decoding mode
@@ -25,12 +26,16 @@ check_models() {
     user_asr_args=${asr_args}
     user_longform_args=${longform_args}
     user_exp_dir=${exp_dir}
+    user_results_md=${results_md}
 }
 
 model_dir() {
     asr_tag=$1
     exp_dir=${user_exp_dir}
-    [ "$2" = - ] || exp_dir+=_s$2
+    results_md=${user_results_md}
+    # a seed's per-model tables (stage 9) go to its own directory's RESULTS.md: in the
+    # recipe's they would replace each other (one section per attention type)
+    [ "$2" = - ] || { exp_dir+=_s$2; results_md=${exp_dir}/RESULTS.md; }
 }
 
 model_opts() {
