@@ -246,3 +246,56 @@ def test_cli_decodes_and_skips_bad_recordings(tmp_path):
     stats = (tmp_path / "out" / "stats.tsv").read_text().splitlines()
     assert len(stats) == 2 and stats[1].startswith("a\t30.0")
     assert (tmp_path / "out" / "words.ctm").exists()
+
+
+class _FailingReader(AudioReader):
+    """An in-memory recording whose samples after ``bad_from`` cannot be read (a file cut short)."""
+
+    def __init__(self, samples, bad_from):
+        super().__init__(samples=samples)
+        self.bad_from = bad_from
+
+    def read(self, x0, x1):
+        if x1 > self.bad_from:
+            raise LongFormError(f"truncated at {self.bad_from}")
+        return super().read(x0, x1)
+
+
+def test_batch_of_recordings_equals_each_one_pass(tmp_path):
+    """encode_batch: recordings of different lengths (one shorter than a chunk, one ending mid-chunk,
+    one a whole number of windows) in lockstep; each row equals that recording's one-pass encoding."""
+    model, _ = _model(tmp_path, "chunk")
+    rng = np.random.default_rng(3)
+    secs = [31.3, 0.7, 12.0, 25.9]
+    xs = [(0.1 * rng.standard_normal(int(16000 * s))).astype(np.float32) for s in secs]
+    refs = [_one_pass(model, x) for x in xs]
+    lf = LongFormEncoder(model, window_seconds=6)
+    got = [[] for _ in xs]
+    frames = []
+    offsets = []
+    for offset, out, n in lf.encode_batch([AudioReader(samples=x) for x in xs], progress=frames.append):
+        offsets.append(offset)
+        assert out.shape[:2] == (len(xs), max(n)) and len(n) == len(xs)
+        for i, k in enumerate(n):
+            got[i].append(out[i, :k])
+    assert offsets == list(range(0, refs[0].size(0), lf.window))
+    assert sum(frames) == sum(r.size(0) for r in refs)
+    for x, ref, parts in zip(xs, refs, got):
+        out = torch.cat(parts)
+        assert out.shape == ref.shape
+        assert float((out - ref).abs().max()) < 1e-4
+    # one recording's audio fails mid-stream: it is recorded, the others are unchanged
+    failed = {}
+    readers = [AudioReader(samples=xs[0]), _FailingReader(xs[3], 16000 * 10)]
+    got = [[], []]
+    for offset, out, n in lf.encode_batch(readers, failed=failed):
+        for i, k in enumerate(n):
+            got[i].append(out[i, :k])
+    assert list(failed) == [1] and "truncated" in str(failed[1])
+    assert float((torch.cat(got[0]) - refs[0]).abs().max()) < 1e-4
+    assert 0 < sum(p.size(0) for p in got[1]) < refs[3].size(0)
+    with pytest.raises(LongFormError, match="truncated"):
+        list(lf.encode_batch(readers))
+    # only stream mode batches
+    with pytest.raises(LongFormError, match="needs mode stream"):
+        list(LongFormEncoder(model, 20, "exact").encode_batch(readers))

@@ -209,3 +209,20 @@ def test_five_minutes_decode_in_stream_mode_with_bounded_memory(imported, tmp_pa
     # whole recording's features and activations (about 600 MB)
     assert grow["five", "stream"] < min(120.0, grow["one", "stream"] + 40.0), grow
     assert grow["five", "stream"] < 0.25 * grow["five", "onepass"], grow
+
+
+def test_batch_of_recordings_keeps_each_recordings_normalisation(imported, tmp_path):
+    """encode_batch over recordings of different lengths and loudness: every recording keeps its
+    own normalisation statistics (the frontend's prepare() pass) and equals its one-pass encoding."""
+    model, _ = _model(imported, tmp_path, attention_type="chunk", chunk_seconds=1.0)
+    xs = [_signal(9.3, seed=1), 3.0 * _signal(4.1, seed=2), _signal(0.6, seed=3)]
+    refs = [_one_pass(model, x) for x in xs]
+    lf = LongFormEncoder(model, 3.0, "stream")
+    got = [[] for _ in xs]
+    for _, out, n in lf.encode_batch([AudioReader(samples=x) for x in xs]):
+        for i, k in enumerate(n):
+            got[i].append(out[i, :k])
+    for ref, parts in zip(refs, got):
+        out = torch.cat(parts)
+        assert out.shape == ref.shape
+        assert float((out - ref).abs().max()) < TOL

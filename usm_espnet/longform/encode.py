@@ -222,7 +222,9 @@ class LongFormEncoder:
                                 "long-form encoding needs global_mvn or none")
         fe = model.frontend
         make = getattr(fe, "longform_features", None)
-        self.fe = make() if callable(make) else StftFeatures(fe)
+        # a recording's features (a frontend may hold per-recording state: prepare())
+        self.new_features = make if callable(make) else (lambda: StftFeatures(fe))
+        self.fe = self.new_features()
         if self.fe.fs != SAMPLE_RATE:
             raise LongFormError(f"long-form encoding reads 16 kHz audio; the frontend expects {self.fe.fs} Hz")
         self.model, self.encoder = model, enc
@@ -282,10 +284,11 @@ class LongFormEncoder:
 
     # ------------------------------------------------------------------ encode
     @torch.no_grad()
-    def _features(self, samples: np.ndarray, x0: int, f0: int, f1: int):
-        """Normalised one-pass feature frames ``[f0, f1)`` from ``samples`` read at ``x0``."""
+    def _features(self, samples: np.ndarray, x0: int, f0: int, f1: int, fe=None):
+        """Normalised one-pass feature frames ``[f0, f1)`` from ``samples`` read at ``x0``
+        (``fe``: the recording's features object, default ``self.fe``)."""
         dev = next(self.model.parameters()).device
-        feats = self.fe.features(samples, x0, f0, f1, dev)
+        feats = (fe or self.fe).features(samples, x0, f0, f1, dev)
         lens = torch.tensor([feats.size(1)], device=dev)
         if self.model.normalize is not None:
             feats, lens = self.model.normalize(feats, lens)
@@ -300,10 +303,12 @@ class LongFormEncoder:
     def encode(self, reader: "AudioReader", progress=None) -> Iterator[Tuple[int, torch.Tensor]]:
         """Yield (first encoder frame, encoder output of the window) for the whole recording."""
         total = self.num_frames(reader.num_samples)
+        if self.mode == "stream" and not self.stateful:
+            yield from self._stream(reader, total, progress)  # (encode_batch prepares the features)
+            return
         self.fe.prepare(reader, next(self.model.parameters()).device)
         if self.mode == "stream":
-            stream = self._stream_stateful if self.stateful else self._stream
-            yield from stream(reader, total, progress)
+            yield from self._stream_stateful(reader, total, progress)
             return
         for a, b, s, e in self.windows(total):
             x0, x1, f0, f1 = self.sample_span(s, e, reader.num_samples)
@@ -315,27 +320,88 @@ class LongFormEncoder:
             yield a, out[a - s: b - s]
 
     def _stream(self, reader, total, progress):
-        """Exact streaming encoding (chunk attention): embed window by window, blocks chunk by chunk."""
-        enc = self.encoder
+        """Exact streaming encoding (chunk attention): :meth:`encode_batch` of one recording."""
+        for offset, out, n in self.encode_batch([reader], progress):
+            yield offset, out[0, : n[0]]
 
-        def groups():
-            # a whole window (a multiple of the chunk, on the chunk grid) goes through
-            # each block in one call -- its chunks folded into the batch of the
-            # attention -- so larger windows mean fewer, larger kernels (on a GPU:
-            # launch overhead amortised); memory stays bounded by the window
-            for a, b, _, _ in self.windows(total):
-                x0, x1, f0, f1 = self.sample_span(a, b, reader.num_samples)
-                feats, _ = self._features(reader.read(x0, x1), x0, f0, f1)
-                yield enc.stream_embed(feats)[:, : b - a]
+    def check_batchable(self) -> None:
+        """Raise :class:`LongFormError` unless :meth:`encode_batch` can run (stream mode, chunk
+        attention, an encoder without a running state)."""
+        if self.mode != "stream" or self.stateful:
+            raise LongFormError("decoding several recordings as one batch needs mode stream with "
+                                "chunk attention (an encoder without a running state); got mode "
+                                f"{self.mode}{' and a stateful encoder' if self.stateful else ''}")
+
+    def encode_batch(self, readers, progress=None, failed: Optional[dict] = None
+                     ) -> Iterator[Tuple[int, torch.Tensor, list]]:
+        """Stream mode over several recordings at once, window by window in lockstep.
+
+        Each window's features are computed per recording, padded and stacked; every block
+        then runs on the whole batch (more work per kernel: on a GPU, fewer launches per
+        audio second). Recordings that are shorter are padding once they end (left out of
+        attention, zero in the convolutions), so each recording's output equals its own
+        :meth:`encode` (and a one-pass encoding). Sorting recordings by length keeps the
+        padding small; memory is bounded by one window of the batch.
+
+        Args:
+            readers: :class:`AudioReader` per recording.
+            progress: Called with the number of new output frames (all recordings).
+            failed: If given, a recording whose audio cannot be read mid-stream
+                (:class:`LongFormError`) is recorded here (index -> error) and is padding
+                from then on, while the others go on; otherwise the error is raised.
+
+        Yields:
+            (first encoder frame, outputs (B, L, d), frames per recording): row ``i``'s first
+            ``n[i]`` frames are recording ``i``'s frames ``offset .. offset + n[i] - 1``
+            (``n[i]`` is 0 once it has ended or failed).
+        """
+        self.check_batchable()
+        enc = self.encoder
+        dev = next(self.model.parameters()).device
+        totals = [self.num_frames(r.num_samples) for r in readers]
+        fes = [self.fe] if len(readers) == 1 else [self.new_features() for _ in readers]
+        for fe, r in zip(fes, readers):
+            fe.prepare(r, dev)
+        lengths: list = []  # per window, in order: valid frames per recording
+
+        def pieces():
+            for a in range(0, max(totals, default=0), self.window):
+                n = [max(0, min(self.window, t - a)) for t in totals]
+                feats = []
+                for i, (r, k) in enumerate(zip(readers, n)):
+                    if k == 0 or (failed is not None and i in failed):
+                        n[i] = 0
+                        feats.append(None)
+                        continue
+                    x0, x1, f0, f1 = self.sample_span(a, a + k, r.num_samples)
+                    try:
+                        feats.append(self._features(r.read(x0, x1), x0, f0, f1, fes[i])[0][0])
+                    except LongFormError as e:
+                        if failed is None:
+                            raise
+                        failed[i], n[i] = e, 0
+                        feats.append(None)
+                if not any(n):  # every recording has ended or failed
+                    return
+                width = max(f.size(0) for f in feats if f is not None)
+                like = next(f for f in feats if f is not None)
+                x = torch.stack([like.new_zeros(width, like.size(1)) if f is None
+                                 else torch.nn.functional.pad(f, (0, 0, 0, width - f.size(0)))
+                                 for f in feats])
+                L = min(self.window, max(totals) - a)
+                valid = torch.arange(L, device=dev)[None, :] < torch.tensor(n, device=dev)[:, None]
+                y = enc.stream_embed(x)[:, :L]
+                lengths.append(n)
+                yield y.masked_fill(~valid[..., None], 0.0), valid
 
         offset = 0
         with torch.no_grad():
-            for out in _stream_blocks(enc, groups()):
-                n = out.size(1)
+            for out, _ in _stream_blocks(enc, pieces()):
+                n = lengths.pop(0)
                 if progress is not None:
-                    progress(n)
-                yield offset, out[0]
-                offset += n
+                    progress(sum(n))
+                yield offset, out, n
+                offset += out.size(1)
 
     def _stream_stateful(self, reader, total, progress):
         """Exact streaming encoding (stateful interface): features window by window through the
@@ -462,6 +528,10 @@ class _BlockStream:
     holds one piece back until the next one arrives (for its first ``kr`` frames),
     keeps the last ``kl`` convolution inputs before it, and feeds the convolution
     exactly what a one-pass run would (zeros beyond the recording's ends).
+
+    Pieces are (x (B, L, d), valid (B, L)): a batch of recordings in lockstep, where a
+    recording that has ended is padding (``valid`` False: out of attention, zero conv
+    input -- so its neighbours see zeros beyond its end, as in one pass).
     """
 
     def __init__(self, block, att_kwargs: dict) -> None:
@@ -471,37 +541,43 @@ class _BlockStream:
         if att_kwargs["chunk"] < self.kr:
             raise LongFormError(f"chunks of {att_kwargs['chunk']} frames are shorter than the "
                                 f"convolution's right context {self.kr}")
-        self.left: Optional[torch.Tensor] = None  # (1, d, <= kl) conv inputs before the held piece
-        self.held: Optional[Tuple[torch.Tensor, torch.Tensor]] = None  # (residual, conv input)
+        self.left: Optional[torch.Tensor] = None  # (B, d, <= kl) conv inputs before the held piece
+        self.held: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None  # (residual, conv input, valid)
 
     def _context(self, u, left, right):
-        """``u`` (1, d, T) with ``kl`` frames before it and ``kr`` after (zeros where there are none)."""
+        """``u`` (B, d, T) with ``kl`` frames before it and ``kr`` after (zeros where there are none)."""
         nl = 0 if left is None else left.size(2)
         nr = 0 if right is None else right.size(2)
-        parts = [u.new_zeros(1, u.size(1), self.kl - nl), left, u, right,
-                 u.new_zeros(1, u.size(1), self.kr - nr)]
+        B, d = u.shape[:2]
+        parts = [u.new_zeros(B, d, self.kl - nl), left, u, right, u.new_zeros(B, d, self.kr - nr)]
         return torch.cat([p for p in parts if p is not None and p.size(2)], 2)
 
-    def push(self, x: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-        """Give the next chunk (1, T, d) of block input, or None at the end; get a finished chunk."""
-        new = self.b.stream_pre_conv(x, **self.att) if x is not None else None
+    def push(self, piece: Optional[Tuple[torch.Tensor, torch.Tensor]]
+             ) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+        """Give the next piece (x (B, L, d), valid (B, L)) of block input, or None at the end;
+        get a finished piece (the one before), with its ``valid``."""
+        new = None
+        if piece is not None:
+            x, valid = piece
+            new = (*self.b.stream_pre_conv(x, valid=valid, **self.att), valid)
         out = None
         if self.held is not None:
-            res, u = self.held
+            res, u, valid = self.held
             # pieces before the last are whole chunks, >= kr frames (checked at construction)
             right = new[1][:, :, : self.kr] if new is not None and self.kr else None
-            out = self.b.stream_post_conv(res, self._context(u, self.left, right))
+            out = self.b.stream_post_conv(res, self._context(u, self.left, right)), valid
             if self.kl:
                 self.left = (u if self.left is None else torch.cat([self.left, u], 2))[:, :, -self.kl:]
         self.held = new
         return out
 
 
-def _stream_blocks(encoder, chunks):
-    """Run ``encoder``'s blocks over an iterator of (1, L, d) embedded pieces (L a multiple of the
-    chunk, on the chunk grid; the last may be shorter); yield output pieces of the same lengths."""
+def _stream_blocks(encoder, pieces):
+    """Run ``encoder``'s blocks over an iterator of embedded pieces (x (B, L, d), valid (B, L)), L a
+    multiple of the chunk, on the chunk grid (the last may be shorter); yield output pieces
+    (out, valid) of the same lengths."""
     att = dict(encoder.attention_kwargs())
-    yield from _pipeline([_BlockStream(b, att) for b in encoder.blocks], chunks)
+    yield from _pipeline([_BlockStream(b, att) for b in encoder.blocks], pieces)
 
 
 class _WindowBlockStream:

@@ -293,14 +293,20 @@ class ConformerBlock(nn.Module):
         k2 = (self.conv.dw.kernel_size[0] - 1) // 2
         return k2, k2
 
-    def stream_pre_conv(self, x: torch.Tensor, **att) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Up to the depthwise convolution: residual stream (B, T, d), conv input (B, d, T)."""
-        valid = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+    def stream_pre_conv(self, x: torch.Tensor, valid: Optional[torch.Tensor] = None,
+                        **att) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Up to the depthwise convolution: residual stream (B, T, d), conv input (B, d, T).
+
+        ``valid`` (B, T), default all True: padding (a recording of a batch that ended) is
+        left out of attention and zero in the conv input, as in :meth:`forward`.
+        """
+        if valid is None:
+            valid = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
         x = x + 0.5 * self.ff1(x)
         x = x + self.att(self.norm_att(x), valid, **att)
         c = self.conv
         u = F.glu(F.linear(self.norm_conv(x), c.pw1.weight.squeeze(-1), c.pw1.bias), dim=-1)
-        return x, u.transpose(1, 2)
+        return x, u.masked_fill(~valid[..., None], 0.0).transpose(1, 2)
 
     def stream_post_conv(self, x: torch.Tensor, u_ctx: torch.Tensor) -> torch.Tensor:
         """The rest of the block, given the conv input with its ``conv_context`` frames around it."""

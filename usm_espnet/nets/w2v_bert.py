@@ -436,12 +436,15 @@ class W2VBertBlock(nn.Module):
         k = self.conv.kernel
         return (k - 1, 0) if self.conv.causal else ((k - 1) // 2, (k - 1) // 2)
 
-    def stream_pre_conv(self, x: torch.Tensor, **att) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Up to the depthwise convolution: residual stream (B, T, d), conv input (B, d, T)."""
-        valid = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+    def stream_pre_conv(self, x: torch.Tensor, valid: Optional[torch.Tensor] = None,
+                        **att) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Up to the depthwise convolution: residual stream (B, T, d), conv input (B, d, T);
+        ``valid`` (B, T) as in ChunkConformer's ``ConformerBlock.stream_pre_conv``."""
+        if valid is None:
+            valid = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
         x = x + 0.5 * self.ff1(x)
         x = x + self.att(self.norm_att(x), valid, **att)
-        u = F.glu(self.conv.pw1(self.conv.norm_in(x)), dim=-1)
+        u = F.glu(self.conv.pw1(self.conv.norm_in(x).masked_fill(~valid[..., None], 0.0)), dim=-1)
         return x, u.transpose(1, 2)
 
     def stream_post_conv(self, x: torch.Tensor, u_ctx: torch.Tensor) -> torch.Tensor:
