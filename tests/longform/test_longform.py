@@ -299,3 +299,47 @@ def test_batch_of_recordings_equals_each_one_pass(tmp_path):
     # only stream mode batches
     with pytest.raises(LongFormError, match="needs mode stream"):
         list(LongFormEncoder(model, 20, "exact").encode_batch(readers))
+
+
+def test_cli_batch_size_gives_each_recordings_own_decoding(tmp_path, capsys):
+    """--batch_size 3 over 4 recordings of different lengths (+ one unreadable, one with NaN
+    samples mid-way): the same text and words.ctm as --batch_size 1, in wav.scp order; the bad
+    ones are skipped and counted; other modes refuse batching with one error."""
+    model, args = _model(tmp_path, "chunk")
+    with torch.no_grad():  # a CTC layer that emits tokens, so the texts are not empty
+        model.ctc.ctc_lo.bias[3:5] += 3.0
+    ckpt = tmp_path / "model.pth"
+    torch.save(model.state_dict(), ckpt)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(vars(args)))
+    rng = np.random.default_rng(5)
+    lines = []
+    for key, secs in (("r1", 7.5), ("r2", 21.0), ("r3", 0.8), ("r4", 13.3), ("r5", 16.0)):
+        x = (0.1 * rng.standard_normal(int(16000 * secs))).astype(np.float32)
+        if key == "r5":
+            x[16000 * 9] = np.nan
+        sf.write(tmp_path / f"{key}.wav", x, 16000, subtype="FLOAT")
+        lines.append(f"{key} {tmp_path / f'{key}.wav'}")
+    (tmp_path / "bad.wav").write_bytes(b"not audio")
+    lines.insert(2, f"bad {tmp_path / 'bad.wav'}")
+    (tmp_path / "wav.scp").write_text("\n".join(lines) + "\n")
+    out = {}
+    for bs in (1, 3):
+        rc = longform_inference.main([
+            "--asr_train_config", str(tmp_path / "config.yaml"), "--asr_model_file", str(ckpt),
+            "--wav_scp", str(tmp_path / "wav.scp"), "--output_dir", str(tmp_path / f"bs{bs}"),
+            "--window_seconds", "4", "--batch_size", str(bs)])
+        assert rc == 1  # bad and r5 skipped
+        out[bs] = {f: (tmp_path / f"bs{bs}" / f).read_text() for f in ("text", "words.ctm")}
+        stats = (tmp_path / f"bs{bs}" / "stats.tsv").read_text().splitlines()
+        assert [s.split("\t")[0] for s in stats[1:]] == ["r1", "r2", "r3", "r4"]
+    assert [t.split()[0] for t in out[1]["text"].splitlines()] == ["r1", "r2", "r3", "r4"]
+    assert all(len(t.split()) > 1 for t in out[1]["text"].splitlines())
+    assert {c.split()[0] for c in out[1]["words.ctm"].splitlines()} == {"r1", "r2", "r3", "r4"}
+    assert out[3] == out[1]
+    rc = longform_inference.main([
+        "--asr_train_config", str(tmp_path / "config.yaml"), "--asr_model_file", str(ckpt),
+        "--wav_scp", str(tmp_path / "wav.scp"), "--output_dir", str(tmp_path / "exact"),
+        "--mode", "exact", "--batch_size", "2"])
+    assert rc == 1 and not (tmp_path / "exact").exists()
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("ERROR")]
+    assert len(err) == 1 and "needs mode stream" in err[0], err

@@ -3,12 +3,14 @@
     python -m usm_espnet.bin.longform_inference --asr_train_config exp/asr/config.yaml \
         --asr_model_file exp/asr/valid.loss.ave.pth --wav_scp data/longform/wav.scp \
         --output_dir exp/asr/decode_longform [--mode auto|stream|exact|fast|onepass] [--window_seconds S] \
-        [--overlap_seconds 2] [--decoder greedy|beam] [--beam_size 8]
+        [--overlap_seconds 2] [--decoder greedy|beam] [--beam_size 8] [--batch_size N] [--device cuda]
 
 Writes ``<output_dir>/text`` (one line per recording), ``words.ctm`` (word
 timestamps from CTC: ``<rec> 1 <start> <dur> <word>``) and ``stats.tsv``
-(audio seconds, decoding seconds, real-time factor, peak RSS). Audio is read
-from disk span by span; memory is bounded by one window. ``wav.scp`` entries
+(audio seconds, decoding seconds, real-time factor, peak RSS; with ``--batch_size``
+above 1 a batch's decoding time is shared out in proportion to its recordings'
+audio, and the log gives each batch's). Audio is read from disk span by span;
+memory is bounded by one window (of the batch). ``wav.scp`` entries
 must be audio files (any rate / channels ``soundfile`` reads; resampled to
 16 kHz mono on the fly). A bad recording (unreadable, truncated, empty, or with
 NaN/infinite samples, found when its scores are not finite) is reported and
@@ -58,6 +60,11 @@ def get_parser() -> argparse.ArgumentParser:
                    "boundary (a model trained on single utterances emits no word separator "
                    "between one utterance and the next; egs/coraal/asr1 uses 0.3); <= 0 (the "
                    "default): only the model's own separators")
+    p.add_argument("--batch_size", type=int, default=1,
+                   help="recordings decoded together (stream mode with chunk attention): sorted "
+                   "by length, each batch runs window by window in lockstep, every block on the "
+                   "whole batch (on a GPU, more work per kernel); each recording's output equals "
+                   "its own decoding; memory is one window of the batch")
     p.add_argument("--device", default="cpu")
     return p
 
@@ -85,6 +92,8 @@ def check_args(args) -> None:
     if args.beam_size < 1:
         raise ValueError(f"--beam_size {args.beam_size}: the beam must hold at least 1 "
                          f"hypothesis")
+    if args.batch_size < 1:
+        raise ValueError(f"--batch_size {args.batch_size}: must be at least 1")
     if args.window_seconds is not None and args.window_seconds <= 0:
         raise ValueError(f"--window_seconds {args.window_seconds:g}: must be positive")
     check_model_files(args.asr_train_config, args.asr_model_file)
@@ -133,11 +142,15 @@ def decode(args) -> int:
     converter = TokenIDConverter(token_list=token_list)
     tokenizer = build_tokenizer(token_type=train_args.token_type, bpemodel=train_args.bpemodel)
     lf = LongFormEncoder(model, args.window_seconds, args.mode, args.overlap_seconds)
+    if args.batch_size > 1:
+        lf.check_batchable()
     word_gap = args.word_gap_seconds if args.word_gap_seconds > 0 else None
     recs = _read_scp(args.wav_scp)
-    texts, ctm, stats = [], [], ["rec\taudio_s\tdecode_s\trtf\tpeak_rss_mb"]
+    # per recording (scp order): text line, ctm lines, stats line
+    done: dict = {}
     skipped = 0
-    for key, path in recs:
+    todo = []  # (scp index, key, path, reader)
+    for idx, (key, path) in enumerate(recs):
         try:
             check_wav_complete(path)
             reader = AudioReader(path)
@@ -150,38 +163,80 @@ def decode(args) -> int:
             logger.warning("not decoding %s: %.0f s is longer than --max_onepass_seconds %.0f "
                            "(one-pass encoding of it would not fit in memory)",
                            key, audio_s, args.max_onepass_seconds)
-            stats.append(f"{key}\t{audio_s:.1f}\tnan\tnan\tnan")
+            done[idx] = (None, [], f"{key}\t{audio_s:.1f}\tnan\tnan\tnan")
             continue
-        dec = (StreamingGreedy(blank=0) if args.decoder == "greedy"
-               else StreamingPrefixBeam(beam=args.beam_size, blank=0))
-        t0 = time.time()
-        total = lf.num_frames(reader.num_samples)
-        try:
-            with tqdm(total=total, desc=key, unit="frame", disable=None, file=sys.stderr) as bar:
-                for offset, enc in lf.encode(reader, progress=bar.update):
-                    logp = model.ctc.log_softmax(enc[None])[0]
-                    if not bool(torch.isfinite(logp).all()):
-                        raise ValueError(
-                            f"non-finite scores from frame {offset}: the audio holds NaN or "
-                            f"infinite samples there (or the model is broken)")
-                    dec.feed(logp, offset)
-        except Exception as e:  # one bad recording must not lose the others' results
-            logger.error("skipping %s (%s): %s: %s", key, path, type(e).__name__, e)
-            skipped += 1
-            continue
-        emissions = dec.result()
+        todo.append((idx, key, path, reader))
+    if args.batch_size > 1:  # similar lengths together: little padding
+        todo.sort(key=lambda r: -r[3].num_samples)
+
+    def finish(key, emissions):
         pieces = []  # detokenised separately: a pause between them is a word boundary
         for group in split_at_gaps(emissions, gap_frames(word_gap, lf.frame_seconds)):
             piece = tokenizer.tokens2text(converter.ids2tokens([tok for tok, _, _ in group]))
             pieces += piece.replace("<space>", " ").split()
         text = " ".join(w for w in pieces if not (w.startswith("<") and w.endswith(">")))
-        texts.append(f"{key} {text}".rstrip())
-        for w, s, e in words_with_times(emissions, token_list, lf.frame_seconds, word_gap):
-            ctm.append(f"{key} 1 {s:.2f} {e - s:.2f} {w}")
+        ctm = [f"{key} 1 {s:.2f} {e - s:.2f} {w}"
+               for w, s, e in words_with_times(emissions, token_list, lf.frame_seconds, word_gap)]
+        return f"{key} {text}".rstrip(), ctm
+
+    for b0 in range(0, len(todo), args.batch_size):
+        batch = todo[b0: b0 + args.batch_size]
+        readers = [r for _, _, _, r in batch]
+        decs = [StreamingGreedy(blank=0) if args.decoder == "greedy"
+                else StreamingPrefixBeam(beam=args.beam_size, blank=0) for _ in batch]
+        failed: dict = {}  # batch position -> error
+        t0 = time.time()
+        total = sum(lf.num_frames(r.num_samples) for r in readers)
+        name = batch[0][1] if len(batch) == 1 else f"{batch[0][1]} +{len(batch) - 1}"
+        try:
+            with tqdm(total=total, desc=name, unit="frame", disable=None, file=sys.stderr) as bar:
+                if args.batch_size == 1:
+                    stream = ((o, e[None], [e.size(0)]) for o, e in lf.encode(readers[0], bar.update))
+                else:
+                    stream = lf.encode_batch(readers, bar.update, failed)
+                for offset, enc, n in stream:
+                    logp = model.ctc.log_softmax(enc)
+                    live = torch.arange(logp.size(1), device=logp.device)[None, :] < torch.tensor(
+                        n, device=logp.device)[:, None]
+                    bad = ((~torch.isfinite(logp)).any(-1) & live).any(1).tolist()  # one sync
+                    for i, k in enumerate(n):
+                        if k == 0 or i in failed:
+                            continue
+                        if bad[i]:
+                            failed[i] = ValueError(
+                                f"non-finite scores from frame {offset}: the audio holds NaN or "
+                                f"infinite samples there (or the model is broken)")
+                            continue
+                        decs[i].feed(logp[i, :k], offset)
+        except Exception as e:  # noqa: BLE001 - one bad batch must not lose the others' results
+            for _, key, path, _ in batch:
+                logger.error("skipping %s (%s): %s: %s", key, path, type(e).__name__, e)
+            skipped += len(batch)
+            continue
         dt = time.time() - t0
-        stats.append(f"{key}\t{audio_s:.1f}\t{dt:.2f}\t{dt / max(audio_s, 1e-9):.4f}\t{_peak_rss_mb():.0f}")
-        logger.info("%s: %.1f s of audio in %.1f s (RTF %.3f), peak RSS %.0f MB",
-                    key, audio_s, dt, dt / max(audio_s, 1e-9), _peak_rss_mb())
+        batch_audio = sum(r.num_samples for r in readers) / 16000.0
+        for i, (idx, key, path, reader) in enumerate(batch):
+            if i in failed:
+                e = failed[i]
+                logger.error("skipping %s (%s): %s: %s", key, path, type(e).__name__, e)
+                skipped += 1
+                continue
+            text, ctm = finish(key, decs[i].result())
+            audio_s = reader.num_samples / 16000.0
+            # a batch's wall time, shared out in proportion to the recordings' audio
+            share = dt * audio_s / max(batch_audio, 1e-9)
+            done[idx] = (text, ctm, f"{key}\t{audio_s:.1f}\t{share:.2f}\t"
+                                    f"{share / max(audio_s, 1e-9):.4f}\t{_peak_rss_mb():.0f}")
+            if len(batch) == 1:
+                logger.info("%s: %.1f s of audio in %.1f s (RTF %.3f), peak RSS %.0f MB",
+                            key, audio_s, dt, dt / max(audio_s, 1e-9), _peak_rss_mb())
+        if len(batch) > 1:
+            logger.info("batch of %d recordings (%s): %.1f s of audio in %.1f s (RTF %.3f), "
+                        "peak RSS %.0f MB", len(batch), name, batch_audio, dt,
+                        dt / max(batch_audio, 1e-9), _peak_rss_mb())
+    texts = [done[i][0] for i in sorted(done) if done[i][0] is not None]
+    ctm = [c for i in sorted(done) for c in done[i][1]]
+    stats = ["rec\taudio_s\tdecode_s\trtf\tpeak_rss_mb"] + [done[i][2] for i in sorted(done)]
     os.makedirs(args.output_dir, exist_ok=True)
     atomic_write_text(os.path.join(args.output_dir, "text"), "".join(t + "\n" for t in texts))
     atomic_write_text(os.path.join(args.output_dir, "words.ctm"), "".join(c + "\n" for c in ctm))
