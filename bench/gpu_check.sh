@@ -6,8 +6,9 @@
 # 1. nvidia-smi summary;
 # 2. bench/gpu_train.py: training throughput, ours (chunk 8 s) and ESPnet's Conformer at the
 #    0.6B shape, 8 s x 60 ... 60 min x 1 (-> gpu_mfu_30s=, gpu_speedup_300s=);
-# 3. bench/gpu_train.py --longform: stream decoding RTFx of 10- and 60-min recordings
-#    (-> gpu_longform_rtfx_60min=);
+# 3. bench/gpu_train.py --longform: stream decoding RTFx of 10- and 60-min recordings, 64 and
+#    256 s windows, one recording and batches of 4 (-> gpu_longform_rtfx_60min_batch4=,
+#    gpu_longform_rtfx_60min=);
 # 4. if time is left: torch.compile of ours at 30 s x 16 (compile time and throughput).
 #
 # Python packages the GPU machine lacks (espnet2, typeguard, ...) come in .devsite/ (carried
@@ -72,8 +73,8 @@ else
 fi
 
 step train 240 python3 bench/gpu_train.py "${TINY[@]}" --json "$OUT/gpu_train.json"
-step longform 100 python3 bench/gpu_train.py "${TINY[@]}" --longform "$LF_MIN" --lf-windows 64,8 \
-    --json "$OUT/gpu_longform.json"
+step longform 100 python3 bench/gpu_train.py "${TINY[@]}" --longform "$LF_MIN" --lf-windows 64,256 \
+    --lf-batch 1,4 --json "$OUT/gpu_longform.json"
 step compile 240 python3 bench/gpu_train.py "${TINY[@]}" --compile --models ours --cases "$COMPILE_CASE" \
     --json "$OUT/gpu_train_compile.json"
 

@@ -62,6 +62,9 @@ def register(task_modules: Optional[Iterable[str]] = None) -> List[str]:
         ValueError: A key is already taken in ESPnet by a different class.
     """
     wanted = set(task_modules) if task_modules is not None else {r[0] for r in REGISTRY}
+    from usm_espnet import espnet_fixes
+
+    espnet_fixes.apply()  # ESPnet's pad mask in linear time (long inputs); see that module
     names = []
     for task_mod, choices_name, key, mod, cls_name in REGISTRY:
         if task_mod not in wanted:

@@ -186,6 +186,9 @@ class LongFormEncoder:
 
     def __init__(self, model, window_seconds: Optional[float] = None, mode: str = "auto",
                  overlap_seconds: float = 2.0) -> None:
+        from usm_espnet import espnet_fixes
+
+        espnet_fixes.apply()  # ESPnet's frontend masks in linear time: long windows stay cheap
         enc = model.encoder
         stateful = hasattr(enc, "stream_embedder")
         missing = [a for a in (STATEFUL_INTERFACE if stateful else ENCODER_INTERFACE)
