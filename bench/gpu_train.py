@@ -47,8 +47,8 @@ decoded together by ``LongFormEncoder.encode_batch``; RTFx counts all B).
 The last two lines are ``gpu_mfu_30s=`` (ours at 30 s x 16) and ``gpu_speedup_300s=``
 (ours / ESPnet audio-s/s at 300 s x 2); with ``--longform``, ``gpu_longform_rtfx_60min=``
 (the best window, one recording) is printed last, after ``gpu_longform_rtfx_60min_batchB=``
-(the best batch above 1) when ``--lf-batch`` has one. ``--tiny`` runs a 2-block d-64 model in float32 on the CPU with every
-length and the chunk 10x shorter (0.8 s chunks; the cases keep their names), in seconds
+(the best batch above 1) when ``--lf-batch`` has one. ``--tiny`` runs a 2-block d-64 model
+in float32 on the CPU with every length and the chunk 10x shorter (0.8 s chunks; the cases keep their names), in seconds
 -- a smoke test of this script, not a benchmark.
 """
 
