@@ -1,11 +1,12 @@
 """Small helpers shared across usm-espnet: command-line booleans, atomic file writes."""
 
 import argparse
+import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Tuple, Union
+from typing import Iterator, Tuple, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -90,6 +91,33 @@ def replace_dir(new: PathLike, target: PathLike) -> None:
         os.rename(backup, target)
         raise
     shutil.rmtree(backup, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_dir(target: PathLike) -> Iterator[str]:
+    """A fresh directory beside ``target`` to write into; it replaces ``target`` on success.
+
+    The directory gets a unique name (``.<name>.<random>.tmp``), so two processes that
+    write the same ``target`` at once never share their half-written files (the last
+    one to finish wins, whole); on an exception it is removed and ``target`` is left
+    as it was. Permissions follow the umask, as ``os.makedirs`` would set them.
+
+    Yields:
+        The staging directory's path (empty).
+    """
+    target = os.path.abspath(os.fspath(target))
+    parent, name = os.path.split(target)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        yield tmp
+        replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def split_label_value(value: str, what: str) -> Tuple[str, str]:

@@ -16,12 +16,11 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import sys
 from typing import Dict, List
 
 from usm_espnet.bin._cli import run
-from usm_espnet.utils import replace_dir, str2bool
+from usm_espnet.utils import staged_dir, str2bool
 
 logger = logging.getLogger("make_token_list")
 
@@ -56,57 +55,53 @@ def make_token_list(text: str, out_dir: str, token_type: str = "char", nbpe: int
         raise ValueError(f"{text}: no transcripts ({len(texts)} utterances, all text empty): "
                          f"a token list cannot be made from it")
     u2l = read_kaldi_map(utt2lang) if utt2lang else {}
-    tmp = f"{out_dir}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    text = os.path.join(tmp, "text.in")  # the checked copy that ESPnet's tokenizer reads
-    with open(text, "w", encoding="utf-8") as f:
-        f.writelines(f"{k} {v}\n" for k, v in texts.items())
-    if utt2lang:
-        utt2lang = os.path.join(tmp, "utt2lang.in")
-        with open(utt2lang, "w", encoding="utf-8") as f:
-            f.writelines(f"{k} {v}\n" for k, v in u2l.items())
-    nls = None
-    langs: List[str] = []
-    if lang_token:
-        langs = sorted({v.split()[0] for v in u2l.values()})
-        nls = os.path.join(tmp, "lang_tokens.txt")
-        with open(nls, "w", encoding="utf-8") as f:
-            f.writelines(f"<{lang}>\n" for lang in langs)
-    bpemodel = None
-    if token_type == "bpe":
-        import sentencepiece as spm
+    with staged_dir(out_dir) as tmp:  # unique: concurrent runs never mix files
+        text = os.path.join(tmp, "text.in")  # the checked copy that ESPnet's tokenizer reads
+        with open(text, "w", encoding="utf-8") as f:
+            f.writelines(f"{k} {v}\n" for k, v in texts.items())
+        if utt2lang:
+            utt2lang = os.path.join(tmp, "utt2lang.in")
+            with open(utt2lang, "w", encoding="utf-8") as f:
+                f.writelines(f"{k} {v}\n" for k, v in u2l.items())
+        nls = None
+        langs: List[str] = []
+        if lang_token:
+            langs = sorted({v.split()[0] for v in u2l.values()})
+            nls = os.path.join(tmp, "lang_tokens.txt")
+            with open(nls, "w", encoding="utf-8") as f:
+                f.writelines(f"<{lang}>\n" for lang in langs)
+        bpemodel = None
+        if token_type == "bpe":
+            import sentencepiece as spm
 
-        plain = os.path.join(tmp, "train_text.txt")
-        with open(text, encoding="utf-8") as fi, open(plain, "w", encoding="utf-8") as fo:
-            for line in fi:
-                parts = line.rstrip("\n").split(maxsplit=1)
-                fo.write((parts[1] if len(parts) > 1 else "") + "\n")
-        kwargs = dict(input=plain, model_prefix=os.path.join(tmp, "bpe"), model_type="unigram",
-                      vocab_size=nbpe, character_coverage=1.0, input_sentence_size=10_000_000,
-                      user_defined_symbols=[f"<{lang}>" for lang in langs] or None,
-                      hard_vocab_limit=False, minloglevel=2)
-        spm.SentencePieceTrainer.train(**{k: v for k, v in kwargs.items() if v is not None})
-        bpemodel = os.path.join(tmp, "bpe.model")
-    tokens_txt = os.path.join(tmp, "tokens.txt")
-    tokenize(input=text, output=tokens_txt, field="2-", delimiter=None, token_type=token_type,
-             space_symbol="<space>", non_linguistic_symbols=nls, bpemodel=bpemodel,
-             log_level="WARNING", write_vocabulary=True, vocabulary_size=0,
-             remove_non_linguistic_symbols=False, cutoff=0,
-             add_symbol=["<blank>:0", "<unk>:1", "<sos/eos>:-1"], cleaner=None, g2p=None,
-             add_nonsplit_symbol=[])
-    with open(tokens_txt, encoding="utf-8") as f:
-        tokens = [t.rstrip("\n") for t in f]
-    if utt2lang:
-        write_lang_token_sets(text, utt2lang, tokens, token_type, bpemodel, nls,
-                              os.path.join(tmp, "lang_token_sets.json"))
-    os.remove(text)
-    if utt2lang:
-        os.remove(utt2lang)
-    if len([t for t in tokens if t not in ("<blank>", "<unk>", "<sos/eos>")]) == 0:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ValueError(f"{texts.path}: the token list made from it is empty")
-    replace_dir(tmp, out_dir)
+            plain = os.path.join(tmp, "train_text.txt")
+            with open(text, encoding="utf-8") as fi, open(plain, "w", encoding="utf-8") as fo:
+                for line in fi:
+                    parts = line.rstrip("\n").split(maxsplit=1)
+                    fo.write((parts[1] if len(parts) > 1 else "") + "\n")
+            kwargs = dict(input=plain, model_prefix=os.path.join(tmp, "bpe"), model_type="unigram",
+                          vocab_size=nbpe, character_coverage=1.0, input_sentence_size=10_000_000,
+                          user_defined_symbols=[f"<{lang}>" for lang in langs] or None,
+                          hard_vocab_limit=False, minloglevel=2)
+            spm.SentencePieceTrainer.train(**{k: v for k, v in kwargs.items() if v is not None})
+            bpemodel = os.path.join(tmp, "bpe.model")
+        tokens_txt = os.path.join(tmp, "tokens.txt")
+        tokenize(input=text, output=tokens_txt, field="2-", delimiter=None, token_type=token_type,
+                 space_symbol="<space>", non_linguistic_symbols=nls, bpemodel=bpemodel,
+                 log_level="WARNING", write_vocabulary=True, vocabulary_size=0,
+                 remove_non_linguistic_symbols=False, cutoff=0,
+                 add_symbol=["<blank>:0", "<unk>:1", "<sos/eos>:-1"], cleaner=None, g2p=None,
+                 add_nonsplit_symbol=[])
+        with open(tokens_txt, encoding="utf-8") as f:
+            tokens = [t.rstrip("\n") for t in f]
+        if utt2lang:
+            write_lang_token_sets(text, utt2lang, tokens, token_type, bpemodel, nls,
+                                  os.path.join(tmp, "lang_token_sets.json"))
+        os.remove(text)
+        if utt2lang:
+            os.remove(utt2lang)
+        if len([t for t in tokens if t not in ("<blank>", "<unk>", "<sos/eos>")]) == 0:
+            raise ValueError(f"{texts.path}: the token list made from it is empty")
     logger.info("%s: %d tokens (%s%s)", out_dir, len(tokens), token_type,
                 f", {len(langs)} language tokens" if langs else "")
     return tokens

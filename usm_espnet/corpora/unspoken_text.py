@@ -30,12 +30,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 from usm_espnet.data.kaldi import DataDirError, strip_bom
 from usm_espnet.data.languages import FLEURS_LANGUAGES
-from usm_espnet.utils import replace_dir
+from usm_espnet.utils import staged_dir
 
 logger = logging.getLogger(__name__)
 
@@ -156,17 +155,13 @@ def prepare_unspoken_text(
 
 def _write(out_dir: str, text: Dict[str, str], utt2lang: Dict[str, str],
            stats: Dict[str, object]) -> None:
-    tmp = f"{out_dir}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    with open(os.path.join(tmp, "text"), "w", encoding="utf-8") as f:
-        f.writelines(f"{u} {text[u]}\n" for u in sorted(text))
-    with open(os.path.join(tmp, "utt2lang"), "w", encoding="utf-8") as f:
-        f.writelines(f"{u} {utt2lang[u]}\n" for u in sorted(text))
-    with open(os.path.join(tmp, "stats.json"), "w", encoding="utf-8") as f:
-        json.dump(stats, f, indent=1, sort_keys=True)
-    os.makedirs(os.path.dirname(os.path.abspath(out_dir)), exist_ok=True)
-    replace_dir(tmp, out_dir)
+    with staged_dir(out_dir) as tmp:  # a unique name: concurrent writers never mix files
+        with open(os.path.join(tmp, "text"), "w", encoding="utf-8") as f:
+            f.writelines(f"{u} {text[u]}\n" for u in sorted(text))
+        with open(os.path.join(tmp, "utt2lang"), "w", encoding="utf-8") as f:
+            f.writelines(f"{u} {utt2lang[u]}\n" for u in sorted(text))
+        with open(os.path.join(tmp, "stats.json"), "w", encoding="utf-8") as f:
+            json.dump(stats, f, indent=1, sort_keys=True)
 
 
 def format_unspoken_text(in_dir: str, out_dir: str, lang_token: bool = False) -> int:

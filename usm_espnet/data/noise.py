@@ -37,24 +37,22 @@ def write_noise_set(out_dir: str, num_clips: int = 20, seconds: float = 5.0,
     """Write ``num_clips`` clips (white, pink, brown in turn) and ``noise.scp``; return the paths."""
     import soundfile as sf
 
-    from usm_espnet.utils import replace_dir
+    from usm_espnet.utils import staged_dir
 
     if num_clips <= 0:
         raise ValueError(f"num_clips must be positive, got {num_clips}")
     rng = np.random.default_rng(seed)
-    tmp = f"{out_dir}.tmp"
-    os.makedirs(tmp, exist_ok=True)
     names = []
-    for i in range(num_clips):
-        exponent = (0.0, 1.0, 2.0)[i % 3]
-        x = 0.1 * colored_noise(int(seconds * SR), exponent, rng)
-        name = f"noise{i:03d}_{('white', 'pink', 'brown')[i % 3]}"
-        sf.write(os.path.join(tmp, f"{name}.wav"), x, SR, subtype="PCM_16")
-        names.append(name)
     final = os.path.abspath(out_dir)
-    with open(os.path.join(tmp, "noise.scp"), "w", encoding="utf-8") as f:
-        f.writelines(f"{n} {os.path.join(final, n + '.wav')}\n" for n in names)
-    replace_dir(tmp, out_dir)
+    with staged_dir(out_dir) as tmp:
+        for i in range(num_clips):
+            exponent = (0.0, 1.0, 2.0)[i % 3]
+            x = 0.1 * colored_noise(int(seconds * SR), exponent, rng)
+            name = f"noise{i:03d}_{('white', 'pink', 'brown')[i % 3]}"
+            sf.write(os.path.join(tmp, f"{name}.wav"), x, SR, subtype="PCM_16")
+            names.append(name)
+        with open(os.path.join(tmp, "noise.scp"), "w", encoding="utf-8") as f:
+            f.writelines(f"{n} {os.path.join(final, n + '.wav')}\n" for n in names)
     return [os.path.join(final, n + ".wav") for n in names]
 
 
