@@ -6,13 +6,16 @@
 # 1. nvidia-smi summary;
 # 2. bench/gpu_train.py: training throughput, ours (chunk 8 s) and ESPnet's Conformer at the
 #    0.6B shape, 8 s x 60 ... 60 min x 1 (-> gpu_mfu_30s=, gpu_speedup_300s=);
+# 2b. bench/gpu_train.py --profile 30x16: one profiled step of ours, the kernels by device time
+#    and the share in matmuls (-> gpu_profile_matmul_share=): what the next MFU lever is;
 # 3. bench/gpu_train.py --longform: stream decoding RTFx of 10- and 60-min recordings, 64 and
 #    256 s windows, one recording and batches of 4 (-> gpu_longform_rtfx_60min_batch4=,
 #    gpu_longform_rtfx_60min=);
 # 4. if time is left: torch.compile of ours at 30 s x 16 (compile time and throughput).
 #
-# Python packages the GPU machine lacks (espnet2, typeguard, ...) come in .devsite/ (carried
-# along; see the report of issue 20). Logs and JSON go to $OUT (default ./gpu_check_out);
+# Python packages the GPU machine lacks (espnet2, typeguard, ...) come in .devsite/: build it
+# here with `bash bench/make_devsite.sh` and carry it (the device tool's carry: [".devsite"]);
+# the tiny dry run below passed with a Python holding only the GPU image's packages. Logs and JSON go to $OUT (default ./gpu_check_out);
 # everything is also in $OUT/gpu_check.log. Each step has its own timeout, so the script
 # ends within BUDGET seconds (default 420) even if a step hangs.
 # GPU_CHECK_TINY=1: a dry run of the script on the CPU (tiny model, short inputs).
@@ -67,16 +70,19 @@ step() {  # step NAME MAX_SECONDS CMD...: run CMD under a timeout of min(MAX, ti
 if [ ${#TINY[@]} -gt 0 ]; then
     LF_MIN=0.5,1
     COMPILE_CASE=30x2
+    PROFILE_CASE=30x2
 else
     LF_MIN=10,60
     COMPILE_CASE=30x16
+    PROFILE_CASE=30x16
 fi
 
 step train 240 python3 bench/gpu_train.py "${TINY[@]}" --json "$OUT/gpu_train.json"
+step profile 60 python3 bench/gpu_train.py "${TINY[@]}" --profile "$PROFILE_CASE" --json "$OUT/gpu_profile.json"
 step longform 100 python3 bench/gpu_train.py "${TINY[@]}" --longform "$LF_MIN" --lf-windows 64,256 \
     --lf-batch 1,4 --json "$OUT/gpu_longform.json"
 step compile 240 python3 bench/gpu_train.py "${TINY[@]}" --compile --models ours --cases "$COMPILE_CASE" \
     --json "$OUT/gpu_train_compile.json"
 
 echo "=== summary ($((SECONDS - START)) s)" | tee -a "$LOG"
-grep -E '^(gpu_|ours|espnet|longform|# matmul|# SDPA|# device)' "$LOG" | tee "$OUT/summary.txt"
+grep -E '^(gpu_|ours|espnet|longform|# matmul|# SDPA|# device|# profile)' "$LOG" | tee "$OUT/summary.txt"

@@ -3,6 +3,7 @@
     python bench/gpu_train.py [--cases 8x60,30x16,120x4,300x2,600x1,3600x1] [--models ours,espnet]
                               [--compile] [--json PATH] [--tiny]
     python bench/gpu_train.py --longform 10,60 [--lf-windows 8,64]   # stream decoding RTFx
+    python bench/gpu_train.py --profile 30x16 [--profile-trace t.json]  # where a step's time goes
 
 Training step = forward + backward + AdamW step (``fused=True`` on CUDA) under bf16
 autocast (float32 weights), loss = mean square of the encoder output. Input: random
@@ -47,7 +48,11 @@ decoded together by ``LongFormEncoder.encode_batch``; RTFx counts all B).
 The last two lines are ``gpu_mfu_30s=`` (ours at 30 s x 16) and ``gpu_speedup_300s=``
 (ours / ESPnet audio-s/s at 300 s x 2); with ``--longform``, ``gpu_longform_rtfx_60min=``
 (the best window, one recording) is printed last, after ``gpu_longform_rtfx_60min_batchB=``
-(the best batch above 1) when ``--lf-batch`` has one. ``--tiny`` runs a 2-block d-64 model
+(the best batch above 1) when ``--lf-batch`` has one. ``--profile SECSxB`` runs one
+training step of ours under ``torch.profiler`` (after two warm-up steps) and lists the ops
+by self device time (CPU time without a GPU), then the shares of matmul, attention,
+convolution, normalisation, optimizer and the rest; last line ``gpu_profile_matmul_share=``
+(the time in matmuls is what MFU can use). ``--tiny`` runs a 2-block d-64 model
 in float32 on the CPU with every length and the chunk 10x shorter (0.8 s chunks; the cases keep their names), in seconds
 -- a smoke test of this script, not a benchmark.
 """
@@ -418,6 +423,63 @@ def longform_bench(args, dev, shape, results):
     return best(lambda b: b == 1), best(lambda b: b > 1)
 
 
+# ----------------------------------------------------------------------------- profile
+#: (category, op / kernel name substrings), first match wins; the rest is "other (elementwise,
+#: copies)". On a GPU the names are CUDA kernels' (cuBLAS GEMMs on Hopper are ``nvjet_*``,
+#: the memory-efficient attention kernels ``fmha_*``, cuDNN convolutions ``*fprop*`` etc.).
+PROFILE_CATEGORIES = (
+    ("attention", ("attention", "sdpa", "flash", "_efficient", "fmha")),
+    ("convolution", ("conv", "fprop", "dgrad", "wgrad")),
+    ("matmul", ("mm", "matmul", "linear", "gemm", "nvjet", "xmma")),
+    ("normalisation", ("norm",)),
+    ("optimizer", ("adam", "_foreach", "multi_tensor", "optim")),
+)
+
+
+def profile_bench(args, dev, shape, results):
+    """One profiled training step of ours (after two warm-up steps): where the time goes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    secs, B = parse_cases(args.profile)[0]
+    torch.manual_seed(0)
+    with torch.device(dev):
+        model = build("ours", shape).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=dev.type == "cuda")
+    amp = dev.type == "cuda"
+    run_case(model, opt, "ours", shape, dev, B, secs, 2, 1, amp)  # warm-up, not profiled
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+    with profile(activities=acts) as prof:
+        r = run_case(model, opt, "ours", shape, dev, B, secs, 0, 1, amp)
+    if args.profile_trace:
+        prof.export_chrome_trace(args.profile_trace)
+    if dev.type == "cuda":  # the kernels themselves (an op's row would count them again)
+        attr = "self_device_time_total"
+        events = [e for e in prof.key_averages()
+                  if e.device_type == torch.autograd.DeviceType.CUDA and getattr(e, attr, 0) > 0]
+    else:
+        attr = "self_cpu_time_total"
+        events = [e for e in prof.key_averages() if getattr(e, attr, 0) > 0]
+    total = sum(getattr(e, attr) for e in events) or 1.0
+    shares = {}
+    for e in events:
+        name = e.key.lower()
+        cat = next((c for c, keys in PROFILE_CATEGORIES if any(k in name for k in keys)),
+                   "other (elementwise, copies)")
+        shares[cat] = shares.get(cat, 0.0) + getattr(e, attr) / total
+    where = "device" if dev.type == "cuda" else "CPU"
+    log(f"# profile: ours, {secs:g} s x {B}, one step ({r['step_s']:.3f} s, {r['audio_s_per_s']:.1f} audio-s/s); "
+        f"self {where} time by op:")
+    for e in sorted(events, key=lambda e: -getattr(e, attr))[: args.profile_top]:
+        log(f"# profile   {100 * getattr(e, attr) / total:5.1f} %  {getattr(e, attr) / 1e3:9.2f} ms  "
+            f"x{e.count:<5d} {e.key[:90]}")
+    log("# profile by category: " + ", ".join(f"{c} {100 * v:.1f} %"
+                                             for c, v in sorted(shares.items(), key=lambda kv: -kv[1])))
+    results.append(dict(model="ours-profile", secs=secs, batch=B, step_s=r["step_s"],
+                        shares=shares, top=[dict(op=e.key, share=getattr(e, attr) / total, count=e.count)
+                                            for e in sorted(events, key=lambda e: -getattr(e, attr))[:40]]))
+    return shares
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -429,6 +491,10 @@ def main(argv=None):
     p.add_argument("--lf-windows", default="8,64", help="stream window seconds to try (--longform)")
     p.add_argument("--lf-batch", default="1", help="recordings per batch to try (--longform): RTFx "
                    "counts every recording's audio")
+    p.add_argument("--profile", default=None, metavar="SECSxB",
+                   help="profile one training step of ours at this case instead (torch.profiler)")
+    p.add_argument("--profile-top", type=int, default=25, help="ops listed (--profile)")
+    p.add_argument("--profile-trace", default=None, help="write a Chrome trace here (--profile)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
 
@@ -445,6 +511,15 @@ def main(argv=None):
     results = []
     info = dict(device=str(torch.cuda.get_device_name()) if dev.type == "cuda" else "cpu",
                 torch=torch.__version__, shape=shape, tiny=args.tiny, compile=args.compile)
+
+    if args.profile:
+        shares = profile_bench(args, dev, shape, results)
+        info["results"] = results
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(info, f, indent=1)
+        log(f"gpu_profile_matmul_share={shares.get('matmul', 0.0):.3f}")
+        return 0
 
     if args.longform:
         single, batched = longform_bench(args, dev, shape, results)

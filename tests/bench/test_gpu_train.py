@@ -44,3 +44,18 @@ def test_tiny_longform_run_prints_single_and_batched_rtfx(tmp_path):
     assert len(rows) == 2 and "x2" in rows[1]
     # both runs decode every frame of every recording: 750 frames of 40 ms per 30 s
     assert rows[0].endswith("(749 frames)") and rows[1].endswith("(1498 frames)"), rows
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_tiny_profile_lists_ops_and_prints_the_matmul_share(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gpu_train.py"), "--tiny",
+                          "--profile", "30x1", "--profile-top", "5", "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1].startswith("gpu_profile_matmul_share=")
+    assert 0 < float(lines[-1].split("=")[1]) < 1
+    ops = [ln for ln in lines if ln.startswith("# profile ") and " ms " in ln]
+    assert len(ops) == 5 and any(ln.startswith("# profile by category: ") for ln in lines)
