@@ -63,6 +63,7 @@ import argparse
 import gc
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -424,15 +425,17 @@ def longform_bench(args, dev, shape, results):
 
 
 # ----------------------------------------------------------------------------- profile
-#: (category, op / kernel name substrings), first match wins; the rest is "other (elementwise,
-#: copies)". On a GPU the names are CUDA kernels' (cuBLAS GEMMs on Hopper are ``nvjet_*``,
-#: the memory-efficient attention kernels ``fmha_*``, cuDNN convolutions ``*fprop*`` etc.).
+#: (category, pattern on the lower-cased op / kernel name), first match wins; the rest is
+#: "other (elementwise, copies)". On a GPU the names are CUDA kernels' (cuBLAS GEMMs on Hopper
+#: are ``nvjet_*``, memory-efficient attention ``fmha_*``, cuDNN convolutions ``*fprop*``, fused
+#: AdamW ``*FusedAdamMathFunctor*``, LayerNorm backward ``*GammaBetaBackward*``): optimizer and
+#: normalisation come before matmul, whose short names must stand as words ("gamma" holds "mm").
 PROFILE_CATEGORIES = (
-    ("attention", ("attention", "sdpa", "flash", "_efficient", "fmha")),
-    ("convolution", ("conv", "fprop", "dgrad", "wgrad")),
-    ("matmul", ("mm", "matmul", "linear", "gemm", "nvjet", "xmma")),
-    ("normalisation", ("norm",)),
-    ("optimizer", ("adam", "_foreach", "multi_tensor", "optim")),
+    ("attention", r"attention|sdpa|flash|_efficient|fmha"),
+    ("convolution", r"conv|fprop|dgrad|wgrad"),
+    ("optimizer", r"adam|_foreach|multi_tensor|optim"),
+    ("normalisation", r"norm|gammabeta"),
+    ("matmul", r"(?<![a-z])(mm|addmm|bmm|matmul|linear|gemm)(?![a-z])|gemm|nvjet|xmma"),
 )
 
 
@@ -463,7 +466,7 @@ def profile_bench(args, dev, shape, results):
     shares = {}
     for e in events:
         name = e.key.lower()
-        cat = next((c for c, keys in PROFILE_CATEGORIES if any(k in name for k in keys)),
+        cat = next((c for c, pattern in PROFILE_CATEGORIES if re.search(pattern, name)),
                    "other (elementwise, copies)")
         shares[cat] = shares.get(cat, 0.0) + getattr(e, attr) / total
     where = "device" if dev.type == "cuda" else "CPU"

@@ -93,28 +93,47 @@ def replace_dir(new: PathLike, target: PathLike) -> None:
     shutil.rmtree(backup, ignore_errors=True)
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` sets it, even briefly)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def staged_dir(target: PathLike) -> Iterator[str]:
     """A fresh directory beside ``target`` to write into; it replaces ``target`` on success.
 
     The directory gets a unique name (``.<name>.<random>.tmp``), so two processes that
-    write the same ``target`` at once never share their half-written files (the last
-    one to finish wins, whole); on an exception it is removed and ``target`` is left
-    as it was. Permissions follow the umask, as ``os.makedirs`` would set them.
+    write the same ``target`` at once never share their half-written files; the swap into
+    place holds an exclusive lock on ``.<name>.lock`` beside it, so two that finish at the
+    same moment do not trip over each other's rename (the last one wins, whole). On an
+    exception the directory is removed and ``target`` is left as it was. Permissions
+    follow the umask, as ``os.makedirs`` would set them. (A run that is killed leaves its
+    ``.<name>.<random>.tmp`` behind.)
 
     Yields:
         The staging directory's path (empty).
     """
+    import fcntl
+
     target = os.path.abspath(os.fspath(target))
     parent, name = os.path.split(target)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
-        replace_dir(tmp, target)
+        with open(os.path.join(parent, f".{name}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

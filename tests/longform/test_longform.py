@@ -296,12 +296,23 @@ def test_batch_of_recordings_equals_each_one_pass(tmp_path):
     assert 0 < sum(p.size(0) for p in got[1]) < refs[3].size(0)
     with pytest.raises(LongFormError, match="truncated"):
         list(lf.encode_batch(readers))
+    # the longest recording fails: the others' last piece ends where they do
+    failed = {}
+    readers = [_FailingReader(xs[0], 16000 * 10), AudioReader(samples=xs[3]), AudioReader(samples=xs[1])]
+    got = [[], [], []]
+    for offset, out, n in lf.encode_batch(readers, failed=failed):
+        assert out.size(1) == max(n)
+        for i, k in enumerate(n):
+            got[i].append(out[i, :k])
+    assert list(failed) == [0]
+    for i, ref in ((1, refs[3]), (2, refs[1])):
+        assert float((torch.cat(got[i]) - ref).abs().max()) < 1e-4
     # only stream mode batches
     with pytest.raises(LongFormError, match="needs mode stream"):
         list(LongFormEncoder(model, 20, "exact").encode_batch(readers))
 
 
-def test_cli_batch_size_gives_each_recordings_own_decoding(tmp_path, capsys):
+def test_cli_batch_size_gives_each_recordings_own_decoding(tmp_path, capsys, monkeypatch, caplog):
     """--batch_size 3 over 4 recordings of different lengths (+ one unreadable, one with NaN
     samples mid-way): the same text and words.ctm as --batch_size 1, in wav.scp order; the bad
     ones are skipped and counted; other modes refuse batching with one error."""
@@ -313,7 +324,8 @@ def test_cli_batch_size_gives_each_recordings_own_decoding(tmp_path, capsys):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(vars(args)))
     rng = np.random.default_rng(5)
     lines = []
-    for key, secs in (("r1", 7.5), ("r2", 21.0), ("r3", 0.8), ("r4", 13.3), ("r5", 16.0)):
+    # r5 (NaN) is the longest of its batch (r5, r2, r4): the others must not suffer from it
+    for key, secs in (("r1", 7.5), ("r2", 21.0), ("r3", 0.8), ("r4", 13.3), ("r5", 25.1)):
         x = (0.1 * rng.standard_normal(int(16000 * secs))).astype(np.float32)
         if key == "r5":
             x[16000 * 9] = np.nan
@@ -336,6 +348,25 @@ def test_cli_batch_size_gives_each_recordings_own_decoding(tmp_path, capsys):
     assert all(len(t.split()) > 1 for t in out[1]["text"].splitlines())
     assert {c.split()[0] for c in out[1]["words.ctm"].splitlines()} == {"r1", "r2", "r3", "r4"}
     assert out[3] == out[1]
+    # an error that is not a recording's own kind (a disk error, say) in one batch: its
+    # recordings are decoded again one by one, so only the broken one is lost
+    real_read = AudioReader.read
+
+    def read(self, x0, x1):
+        if self.path is not None and self.path.endswith("r2.wav") and x1 > 16000 * 5:
+            raise OSError("disk error")
+        return real_read(self, x0, x1)
+
+    monkeypatch.setattr(AudioReader, "read", read)
+    rc = longform_inference.main([
+        "--asr_train_config", str(tmp_path / "config.yaml"), "--asr_model_file", str(ckpt),
+        "--wav_scp", str(tmp_path / "wav.scp"), "--output_dir", str(tmp_path / "disk"),
+        "--window_seconds", "4", "--batch_size", "3"])
+    assert rc == 1
+    assert "decoding its 3 recordings one by one" in caplog.text
+    text = (tmp_path / "disk" / "text").read_text().splitlines()
+    assert text == [t for t in out[1]["text"].splitlines() if not t.startswith("r2 ")]
+    monkeypatch.undo()
     rc = longform_inference.main([
         "--asr_train_config", str(tmp_path / "config.yaml"), "--asr_model_file", str(ckpt),
         "--wav_scp", str(tmp_path / "wav.scp"), "--output_dir", str(tmp_path / "exact"),

@@ -18,6 +18,7 @@ skipped (counted); the exit status is 1 when any was skipped.
 """
 
 import argparse
+import collections
 import logging
 import os
 import resource
@@ -179,8 +180,10 @@ def decode(args) -> int:
                for w, s, e in words_with_times(emissions, token_list, lf.frame_seconds, word_gap)]
         return f"{key} {text}".rstrip(), ctm
 
-    for b0 in range(0, len(todo), args.batch_size):
-        batch = todo[b0: b0 + args.batch_size]
+    queue = collections.deque(todo[b0: b0 + args.batch_size]
+                              for b0 in range(0, len(todo), args.batch_size))
+    while queue:
+        batch = queue.popleft()
         readers = [r for _, _, _, r in batch]
         decs = [StreamingGreedy(blank=0) if args.decoder == "greedy"
                 else StreamingPrefixBeam(beam=args.beam_size, blank=0) for _ in batch]
@@ -190,7 +193,7 @@ def decode(args) -> int:
         name = batch[0][1] if len(batch) == 1 else f"{batch[0][1]} +{len(batch) - 1}"
         try:
             with tqdm(total=total, desc=name, unit="frame", disable=None, file=sys.stderr) as bar:
-                if args.batch_size == 1:
+                if len(batch) == 1:
                     stream = ((o, e[None], [e.size(0)]) for o, e in lf.encode(readers[0], bar.update))
                 else:
                     stream = lf.encode_batch(readers, bar.update, failed)
@@ -208,10 +211,17 @@ def decode(args) -> int:
                                 f"infinite samples there (or the model is broken)")
                             continue
                         decs[i].feed(logp[i, :k], offset)
-        except Exception as e:  # noqa: BLE001 - one bad batch must not lose the others' results
-            for _, key, path, _ in batch:
-                logger.error("skipping %s (%s): %s: %s", key, path, type(e).__name__, e)
-            skipped += len(batch)
+                    if len(failed) == len(batch):  # nothing left worth encoding
+                        break
+        except Exception as e:  # noqa: BLE001 - one bad recording must not lose the others' results
+            if len(batch) > 1:  # (out of memory, say): each recording again on its own
+                logger.warning("batch %s failed (%s: %s); decoding its %d recordings one by one",
+                               name, type(e).__name__, e, len(batch))
+                queue.extendleft([rec] for rec in reversed(batch))
+                continue
+            _, key, path, _ = batch[0]
+            logger.error("skipping %s (%s): %s: %s", key, path, type(e).__name__, e)
+            skipped += 1
             continue
         dt = time.time() - t0
         batch_audio = sum(r.num_samples for r in readers) / 16000.0

@@ -32,7 +32,8 @@ Which models: any encoder with the long-form interface -- ``attention_type``,
 ``chunk_frames``, ``left_context``/``right_context``, ``attention_kwargs()``,
 ``subsampling``, ``num_output_frames(n)``, ``feature_range(s, e)``,
 ``stream_embed(feats)``, ``conv_context()`` and ``blocks`` whose items have
-``conv_context()``, ``stream_pre_conv(x, **att)`` and ``stream_post_conv(x, u)``
+``conv_context()``, ``stream_pre_conv(x, valid=None, **att)`` (``valid``: padding of a batch
+of recordings, out of attention and zero in the conv input) and ``stream_post_conv(x, u)``
 (:class:`~usm_espnet.nets.chunk_conformer.ChunkConformerEncoder`,
 :class:`~usm_espnet.nets.w2v_bert.W2VBertConformerEncoder`); as frontend ESPnet's
 default STFT frontend (with ``global_mvn`` or no normalisation), or a frontend
@@ -363,8 +364,13 @@ class LongFormEncoder:
         dev = next(self.model.parameters()).device
         totals = [self.num_frames(r.num_samples) for r in readers]
         fes = [self.fe] if len(readers) == 1 else [self.new_features() for _ in readers]
-        for fe, r in zip(fes, readers):
-            fe.prepare(r, dev)
+        for i, (fe, r) in enumerate(zip(fes, readers)):
+            try:
+                fe.prepare(r, dev)  # (a first pass over the audio for some frontends)
+            except LongFormError as e:
+                if failed is None:
+                    raise
+                failed[i] = e
         lengths: list = []  # per window, in order: valid frames per recording
 
         def pieces():
@@ -391,7 +397,9 @@ class LongFormEncoder:
                 x = torch.stack([like.new_zeros(width, like.size(1)) if f is None
                                  else torch.nn.functional.pad(f, (0, 0, 0, width - f.size(0)))
                                  for f in feats])
-                L = min(self.window, max(totals) - a)
+                # the live recordings' longest piece: a whole window, or (when every live
+                # recording ends in it) the last piece, whatever longer ones have failed
+                L = max(n)
                 valid = torch.arange(L, device=dev)[None, :] < torch.tensor(n, device=dev)[:, None]
                 y = enc.stream_embed(x)[:, :L]
                 lengths.append(n)
