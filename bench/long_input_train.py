@@ -13,7 +13,8 @@ the rest does (60 minutes at 12 characters per second: 90,000 x 86,401 floats, 3
 the size ESPnet asked for when the CPU ran out); ``--chars_per_second`` lowers it. Each
 run is a fresh process; it reports the step's wall time and its peak memory growth (CPU:
 peak RSS over the RSS before the step; CUDA: ``max_memory_allocated`` over the memory
-before the step).
+before the step). ``--frontend_only`` runs the model's frontend alone instead (eval mode,
+no gradients), as one-pass decoding does.
 
 Each length in ``--minutes`` runs twice: with usm-espnet's linear-time pad mask
 (``usm_espnet.espnet_fixes``, what our entry points use) and with ESPnet's own (the
@@ -51,7 +52,8 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def worker(config: str, minutes: float, fixed: bool, tiny: bool, device: str, cps: float) -> dict:
+def worker(config: str, minutes: float, fixed: bool, tiny: bool, device: str, cps: float,
+           frontend_only: bool = False) -> dict:
     import numpy as np
     import torch
     import yaml
@@ -90,11 +92,17 @@ def worker(config: str, minutes: float, fixed: bool, tiny: bool, device: str, cp
     else:
         base = _rss_mb()
     t0 = time.perf_counter()
-    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cuda):
-        loss, stats, _ = model(speech, torch.tensor([n], device=dev), text,
-                               torch.tensor([text.size(1)], device=dev))
-    loss.backward()
-    opt.step()
+    if frontend_only:  # ESPnet's frontend alone, eval mode (as at inference)
+        model.eval()
+        with torch.no_grad():
+            feats, _ = model.frontend(speech, torch.tensor([n], device=dev))
+        loss = feats.float().mean()
+    else:
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cuda):
+            loss, stats, _ = model(speech, torch.tensor([n], device=dev), text,
+                                   torch.tensor([text.size(1)], device=dev))
+        loss.backward()
+        opt.step()
     if cuda:
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() / 2 ** 20
@@ -104,8 +112,9 @@ def worker(config: str, minutes: float, fixed: bool, tiny: bool, device: str, cp
             "growth_mb": peak - base, "loss": float(loss)}
 
 
-def run(config, minutes, fixed, tiny, device, cps) -> dict:
-    cmd = [sys.executable, __file__, "--worker", json.dumps([config, minutes, fixed, tiny, device, cps])]
+def run(config, minutes, fixed, tiny, device, cps, frontend_only) -> dict:
+    cmd = [sys.executable, __file__, "--worker",
+           json.dumps([config, minutes, fixed, tiny, device, cps, frontend_only])]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
@@ -122,6 +131,8 @@ def main(argv=None) -> int:
     p.add_argument("--tiny", action="store_true", help="2-block d-64 encoder (default on a CPU)")
     p.add_argument("--chars_per_second", type=float, default=12.0,
                    help="transcript length (CTC's memory is frames x transcript length)")
+    p.add_argument("--frontend_only", action="store_true",
+                   help="only the model's frontend (eval mode, no gradients) instead of a training step")
     p.add_argument("--device", default="cpu")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -132,13 +143,15 @@ def main(argv=None) -> int:
     mins = [float(m) for m in a.minutes.split(",") if m]
     longs = [float(m) for m in a.long_minutes.split(",") if m]
     unit = "peak RSS growth" if a.device == "cpu" else "peak CUDA memory growth"
-    print(f"# {Path(a.config).name}{' (tiny encoder)' if tiny else ''} on {a.device}: one training step "
-          f"(frontend, SpecAugment, encoder, CTC, AdamW) on one utterance, {a.chars_per_second:g} "
-          f"characters per second; {unit}", flush=True)
+    what = ("the frontend alone (eval mode)" if a.frontend_only else
+            f"one training step (frontend, SpecAugment, encoder, CTC, AdamW), {a.chars_per_second:g} "
+            f"characters per second")
+    print(f"# {Path(a.config).name}{' (tiny encoder)' if tiny else ''} on {a.device}: {what}, "
+          f"one utterance; {unit}", flush=True)
     res = {}
     for m in mins + longs:
         for fixed in ((True, False) if m in mins else (True,)):
-            r = run(a.config, m, fixed, tiny, a.device, a.chars_per_second)
+            r = run(a.config, m, fixed, tiny, a.device, a.chars_per_second, a.frontend_only)
             res[m, fixed] = r
             name = "usm pad mask" if fixed else "espnet pad mask"
             if "error" in r:
