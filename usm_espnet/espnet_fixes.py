@@ -4,11 +4,13 @@ ESPnet's ``make_pad_mask`` (``espnet2.legacy.nets.pytorch_backend.nets_utils``),
 1-D ``lengths`` tensor, goes through ``_make_pad_mask_traceable``, which builds a
 ``(maxlen + 1) x (maxlen + 1)`` triangular matrix and picks one row per length: time
 and memory quadratic in the padded length. Its default frontend calls it twice per
-forward (STFT and log-mel, over 10 ms frames). Measured on the CPU (one waveform through
-``DefaultFrontend``, eval mode; peak RSS growth): 300 s took 1.07 s and 2,704 MB, 600 s
-15.43 s and 10,527 MB; with this fix 0.10 s / 158 MB and 0.20 s / 305 MB, and 60 minutes
-1.22 s / 1,776 MB (ESPnet's matrix alone would be 360,001^2 bytes, 130 GB). Without it,
-training or one-pass decoding of hour-long inputs could not get past the frontend.
+forward (STFT and log-mel, over 10 ms frames). Measured on the CPU with
+``OMP_NUM_THREADS=2 python bench/long_input_train.py --frontend_only --minutes 5,10
+--long_minutes 60`` (one waveform through the frontend, eval mode; peak RSS growth): 5 min
+took 0.96 s and 2,719 MB, 10 min 13.84 s and 10,547 MB; with this fix 0.12 s / 158 MB and
+0.21 s / 303 MB, and 60 minutes 1.36 s / 1,774 MB (ESPnet's matrix alone would be
+360,001^2 bytes, 130 GB). Without it, training or one-pass decoding of hour-long inputs
+could not get past the frontend.
 
 :func:`linear_pad_mask` returns the same tensor (same shape, dtype, device and values;
 tested against ESPnet's) from one comparison against ``arange(maxlen)``: linear in the
