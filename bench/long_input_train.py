@@ -41,15 +41,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from longform_scaling import _rss_mb  # noqa: E402 - the current RSS, as that bench reads it
+
 CHARS = list("abcdefghijklmnopqrstuvwxyz")
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 def worker(config: str, minutes: float, fixed: bool, tiny: bool, device: str, cps: float,
