@@ -308,7 +308,7 @@ class LongFormEncoder:
         """Yield (first encoder frame, encoder output of the window) for the whole recording."""
         total = self.num_frames(reader.num_samples)
         if self.mode == "stream" and not self.stateful:
-            yield from self._stream(reader, total, progress)  # (encode_batch prepares the features)
+            yield from self._stream(reader, progress)  # (encode_batch prepares the features)
             return
         self.fe.prepare(reader, next(self.model.parameters()).device)
         if self.mode == "stream":
@@ -323,7 +323,7 @@ class LongFormEncoder:
                 progress(b - a)
             yield a, out[a - s: b - s]
 
-    def _stream(self, reader, total, progress):
+    def _stream(self, reader, progress):
         """Exact streaming encoding (chunk attention): :meth:`encode_batch` of one recording."""
         for offset, out, n in self.encode_batch([reader], progress):
             yield offset, out[0, : n[0]]
@@ -374,7 +374,7 @@ class LongFormEncoder:
         lengths: list = []  # per window, in order: valid frames per recording
 
         def pieces():
-            for a in range(0, max(totals, default=0), self.window):
+            for a, _, _, _ in self.windows(max(totals, default=0)):  # the longest one's windows
                 n = [max(0, min(self.window, t - a)) for t in totals]
                 feats = []
                 for i, (r, k) in enumerate(zip(readers, n)):
