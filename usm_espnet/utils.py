@@ -93,7 +93,7 @@ def replace_dir(new: PathLike, target: PathLike) -> None:
     shutil.rmtree(backup, ignore_errors=True)
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process's umask, read without changing it (``os.umask`` sets it, even briefly)."""
     try:
         with open("/proc/self/status", encoding="ascii") as f:
@@ -128,7 +128,7 @@ def staged_dir(target: PathLike) -> Iterator[str]:
     parent, name = os.path.split(target)
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent)
-    os.chmod(tmp, 0o777 & ~_umask())
+    os.chmod(tmp, 0o777 & ~current_umask())
     try:
         yield tmp
         with open(os.path.join(parent, f".{name}.lock"), "a") as lock:

@@ -51,7 +51,7 @@ from typing import (
     Union,
 )
 
-from usm_espnet.utils import replace_dir
+from usm_espnet.utils import current_umask, replace_dir
 
 __all__ = [
     "DataDir",
@@ -561,9 +561,7 @@ def write_datadir(path: PathLike, data: DataDir, overwrite: bool = True) -> None
     except OSError as e:  # e.g. a path component is a file, or no write permission
         raise DataDirError(f"{shown}: cannot create it: {_why_not_creatable(parent, e)}") from None
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
+        os.chmod(tmp, 0o777 & ~current_umask())
         _write_files(tmp, shown, data)
         try:
             validate_datadir(tmp, require_text=bool(data.text))

@@ -40,6 +40,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+from usm_espnet.utils import current_umask
+
 #: model_type in config.json -> what we call it
 SUPPORTED = {"wav2vec2-bert": "w2v-BERT 2.0 (Wav2Vec2BertModel)",
              "gemma3n_audio": "Gemma 3n audio encoder (Gemma3nAudioEncoder)",
@@ -406,9 +408,7 @@ def write_output(out_dir: Path, force: bool, encoder, frontend_conf, encoder_con
     out_dir = out_dir.expanduser().absolute()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would outlive the rename
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's 0700 would outlive the rename
     try:
         pth = tmp / "encoder.pth"
         torch.save(encoder.state_dict(), pth)
